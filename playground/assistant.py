@@ -1,0 +1,293 @@
+"""The assistant config: every field a user can set, its validation, and its JSON form.
+
+JSON-valued fields (function parameters, the response JSON schema) are kept as the text the user
+typed, so a draft can hold an edit that does not parse yet and nothing the user wrote is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import jsonschema
+
+from playground.settings import DEFAULT_MODEL
+
+# Limits from the OpenAI API (../shared/notes/openai-api-2026.md §3).
+NAME_MAX = 256
+DESCRIPTION_MAX = 512
+INSTRUCTIONS_MAX = 256_000
+TOOLS_MAX = 128
+CODE_FILES_MAX = 20
+VECTOR_STORES_MAX = 2
+METADATA_PAIRS_MAX = 16
+METADATA_KEY_MAX = 64
+METADATA_VALUE_MAX = 512
+MAX_OUTPUT_TOKENS_MIN = 16
+IDENT_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+RESPONSE_FORMATS = ("auto", "text", "json_object", "json_schema")
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+RANKERS = ("auto", "default-2024-11-15")
+
+EMPTY_OBJECT_SCHEMA = '{\n  "type": "object",\n  "properties": {},\n  "additionalProperties": false\n}'
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one field, worded for the person editing it."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+@dataclass
+class FunctionTool:
+    name: str = ""
+    description: str = ""
+    parameters: str = EMPTY_OBJECT_SCHEMA  # JSON Schema text, as typed
+    strict: bool = False
+
+
+@dataclass
+class FileSearch:
+    enabled: bool = False
+    vector_store_ids: list[str] = field(default_factory=list)
+    max_num_results: int | None = None
+    ranker: str | None = None
+    score_threshold: float | None = None
+
+
+@dataclass
+class CodeInterpreter:
+    enabled: bool = False
+    file_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ResponseFormat:
+    type: str = "auto"
+    name: str = "response"
+    schema: str = EMPTY_OBJECT_SCHEMA  # JSON Schema text, as typed
+    strict: bool = True
+    description: str = ""
+
+
+@dataclass
+class AssistantConfig:
+    name: str = ""
+    description: str = ""
+    instructions: str = ""
+    model: str = DEFAULT_MODEL
+    file_search: FileSearch = field(default_factory=FileSearch)
+    code_interpreter: CodeInterpreter = field(default_factory=CodeInterpreter)
+    functions: list[FunctionTool] = field(default_factory=list)
+    temperature: float | None = 1.0
+    top_p: float | None = 1.0
+    response_format: ResponseFormat = field(default_factory=ResponseFormat)
+    reasoning_effort: str | None = None
+    max_output_tokens: int | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    # -- JSON ---------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        # sort_keys makes equal configs byte-equal, so "did anything change?" is a string compare.
+        return json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AssistantConfig:
+        data = dict(data)
+        fs = FileSearch(**data.pop("file_search", None) or {})
+        ci = CodeInterpreter(**data.pop("code_interpreter", None) or {})
+        rf_data = dict(data.pop("response_format", None) or {})
+        if isinstance(rf_data.get("schema"), (dict, list)):
+            rf_data["schema"] = json.dumps(rf_data["schema"], indent=2)
+        rf = ResponseFormat(**rf_data)
+        functions = []
+        for f in data.pop("functions", None) or []:
+            f = dict(f)
+            if isinstance(f.get("parameters"), (dict, list)):
+                f["parameters"] = json.dumps(f["parameters"], indent=2)
+            functions.append(FunctionTool(**f))
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(file_search=fs, code_interpreter=ci, response_format=rf, functions=functions, **known)
+
+    @classmethod
+    def from_json(cls, text: str) -> AssistantConfig:
+        return cls.from_dict(json.loads(text))
+
+    # -- validation ---------------------------------------------------------------------------
+
+    def validate(self) -> list[FieldError]:
+        """Every problem at once, each tied to the field it is about. Empty means valid."""
+        errors: list[FieldError] = []
+
+        def err(name: str, message: str) -> None:
+            errors.append(FieldError(name, message))
+
+        _check_length(err, "name", self.name, NAME_MAX)
+        _check_length(err, "description", self.description, DESCRIPTION_MAX)
+        _check_length(err, "instructions", self.instructions, INSTRUCTIONS_MAX)
+        if not (self.model or "").strip():
+            err("model", "Choose a model.")
+        elif any(c.isspace() for c in self.model.strip()):
+            err("model", "A model id has no spaces (for example gpt-4.1-mini).")
+
+        if self.temperature is not None and not _in_range(self.temperature, 0, 2):
+            err("temperature", f"Temperature must be between 0 and 2; it is {self.temperature}.")
+        if self.top_p is not None and not _in_range(self.top_p, 0, 1):
+            err("top_p", f"Top P must be between 0 and 1; it is {self.top_p}.")
+        if self.reasoning_effort is not None and self.reasoning_effort not in REASONING_EFFORTS:
+            err("reasoning_effort", f"Reasoning effort must be one of {', '.join(REASONING_EFFORTS)}.")
+        if self.max_output_tokens is not None:
+            if not isinstance(self.max_output_tokens, int) or isinstance(self.max_output_tokens, bool):
+                err("max_output_tokens", "Max output tokens must be a whole number.")
+            elif self.max_output_tokens < MAX_OUTPUT_TOKENS_MIN:
+                err("max_output_tokens", f"Max output tokens must be at least {MAX_OUTPUT_TOKENS_MIN}.")
+
+        self._validate_tools(err)
+        self._validate_response_format(err)
+        _validate_metadata(err, self.metadata)
+        return errors
+
+    def _validate_tools(self, err: Any) -> None:
+        fs = self.file_search
+        if fs.enabled:
+            ids = [i for i in fs.vector_store_ids if i.strip()]
+            if not ids:
+                err("file_search.vector_store_ids", "File search needs at least one vector store.")
+            elif len(ids) > VECTOR_STORES_MAX:
+                err("file_search.vector_store_ids", f"At most {VECTOR_STORES_MAX} vector stores.")
+            if fs.max_num_results is not None and not (
+                isinstance(fs.max_num_results, int) and 1 <= fs.max_num_results <= 50
+            ):
+                err("file_search.max_num_results", "Max results must be a whole number from 1 to 50.")
+            if fs.ranker is not None and fs.ranker not in RANKERS:
+                err("file_search.ranker", f"Ranker must be one of {', '.join(RANKERS)}.")
+            if fs.score_threshold is not None and not _in_range(fs.score_threshold, 0, 1):
+                err("file_search.score_threshold", "Score threshold must be between 0 and 1.")
+        ci = self.code_interpreter
+        if ci.enabled and len(ci.file_ids) > CODE_FILES_MAX:
+            err("code_interpreter.file_ids", f"At most {CODE_FILES_MAX} files for the code interpreter.")
+
+        total = len(self.functions) + int(fs.enabled) + int(ci.enabled)
+        if total > TOOLS_MAX:
+            err("tools", f"At most {TOOLS_MAX} tools; this assistant has {total}.")
+        seen: set[str] = set()
+        for i, fn in enumerate(self.functions):
+            where = f"functions[{i}]"
+            if not IDENT_RE.match(fn.name or ""):
+                err(f"{where}.name", "A function name is 1–64 letters, digits, _ or - (no spaces).")
+            elif fn.name in seen:
+                err(f"{where}.name", f"Another function is already named {fn.name!r}.")
+            seen.add(fn.name)
+            for message in schema_problems(fn.parameters, strict=fn.strict):
+                err(f"{where}.parameters", message)
+
+    def _validate_response_format(self, err: Any) -> None:
+        rf = self.response_format
+        if rf.type not in RESPONSE_FORMATS:
+            err("response_format.type", f"Response format must be one of {', '.join(RESPONSE_FORMATS)}.")
+            return
+        if rf.type == "json_object" and "json" not in self.instructions.lower():
+            # The API rejects JSON mode unless the word JSON appears in the context.
+            err("instructions", "JSON mode needs the word “JSON” in the instructions.")
+        if rf.type == "json_schema":
+            if not IDENT_RE.match(rf.name or ""):
+                err("response_format.name", "The schema name is 1–64 letters, digits, _ or -.")
+            for message in schema_problems(rf.schema, strict=rf.strict):
+                err("response_format.schema", message)
+
+
+def is_reasoning_model(model: str) -> bool:
+    """Models that take a reasoning effort (o-series, gpt-5 family)."""
+    return bool(re.match(r"^(o\d|gpt-5|gpt-6)", (model or "").strip()))
+
+
+def parse_json_object(text: str) -> tuple[dict[str, Any] | None, str | None]:
+    """Parse editor text into a JSON object, or say in one sentence why it is not one."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError) as e:
+        line = getattr(e, "lineno", None)
+        col = getattr(e, "colno", None)
+        where = f" (line {line}, column {col})" if line else ""
+        return None, f"Not valid JSON{where}: {getattr(e, 'msg', str(e))}."
+    if not isinstance(value, dict):
+        return None, "Must be a JSON object, starting with {."
+    return value, None
+
+
+def schema_problems(text: str, *, strict: bool = False) -> list[str]:
+    """Why `text` is not a usable JSON Schema object (and, when strict, not strict-mode ready)."""
+    schema, problem = parse_json_object(text)
+    if problem:
+        return [problem]
+    assert schema is not None
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as e:
+        path = "/".join(str(p) for p in e.absolute_path) or "(top level)"
+        return [f"Not a valid JSON Schema at {path}: {e.message}"]
+    if schema.get("type") not in (None, "object"):
+        return ['The top level must be an object schema ("type": "object").']
+    return strict_problems(schema) if strict else []
+
+
+def strict_problems(schema: dict[str, Any], path: str = "") -> list[str]:
+    """Strict mode needs every object closed and every property required (OpenAI structured outputs)."""
+    problems: list[str] = []
+    if not isinstance(schema, dict):
+        return problems
+    here = path or "(top level)"
+    props = schema.get("properties")
+    if schema.get("type") == "object" or isinstance(props, dict):
+        if schema.get("additionalProperties") is not False:
+            problems.append(f'Strict mode: {here} needs "additionalProperties": false.')
+        if isinstance(props, dict):
+            missing = sorted(set(props) - set(schema.get("required") or []))
+            if missing:
+                problems.append(f"Strict mode: {here} must list every property in required; missing {missing}.")
+            for name, sub in props.items():
+                problems.extend(strict_problems(sub, f"{path}.{name}" if path else name))
+    for key in ("items",):
+        if isinstance(schema.get(key), dict):
+            problems.extend(strict_problems(schema[key], f"{path}[]"))
+    for key in ("anyOf", "allOf", "oneOf"):
+        for i, sub in enumerate(schema.get(key) or []):
+            problems.extend(strict_problems(sub, f"{here}.{key}[{i}]"))
+    for name, sub in (schema.get("$defs") or {}).items():
+        problems.extend(strict_problems(sub, f"$defs.{name}"))
+    return problems
+
+
+def _check_length(err: Any, name: str, value: str, limit: int) -> None:
+    if len(value or "") > limit:
+        err(name, f"At most {limit:,} characters; this has {len(value):,}.")
+
+
+def _in_range(value: Any, low: float, high: float) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
+
+
+def _validate_metadata(err: Any, metadata: dict[str, str]) -> None:
+    if len(metadata) > METADATA_PAIRS_MAX:
+        err("metadata", f"At most {METADATA_PAIRS_MAX} pairs; there are {len(metadata)}.")
+    for key, value in metadata.items():
+        if not key:
+            err("metadata", "A metadata key cannot be empty.")
+        elif len(key) > METADATA_KEY_MAX:
+            err(f"metadata.{key[:20]}…", f"Keys are at most {METADATA_KEY_MAX} characters.")
+        if not isinstance(value, str):
+            err(f"metadata.{key}", "Values must be text.")
+        elif len(value) > METADATA_VALUE_MAX:
+            err(f"metadata.{key}", f"Values are at most {METADATA_VALUE_MAX} characters.")

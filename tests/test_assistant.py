@@ -1,0 +1,213 @@
+"""The assistant config: validation messages per field, and a lossless JSON round trip."""
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from playground.assistant import (
+    AssistantConfig,
+    CodeInterpreter,
+    FileSearch,
+    FunctionTool,
+    ResponseFormat,
+    is_reasoning_model,
+    schema_problems,
+    strict_problems,
+)
+
+
+def fields(config):
+    return {e.field for e in config.validate()}
+
+
+def test_default_config_is_valid():
+    assert AssistantConfig().validate() == []
+
+
+def test_every_problem_is_reported_at_once():
+    config = AssistantConfig(
+        name="n" * 257,
+        description="d" * 513,
+        instructions="i" * 256_001,
+        model="",
+        temperature=2.5,
+        top_p=-0.1,
+        reasoning_effort="extreme",
+        max_output_tokens=5,
+        metadata={f"k{i}": "v" for i in range(17)},
+    )
+    assert fields(config) == {
+        "name",
+        "description",
+        "instructions",
+        "model",
+        "temperature",
+        "top_p",
+        "reasoning_effort",
+        "max_output_tokens",
+        "metadata",
+    }
+    messages = {e.field: e.message for e in config.validate()}
+    assert messages["temperature"] == "Temperature must be between 0 and 2; it is 2.5."
+    assert "257" in messages["name"]
+
+
+@pytest.mark.parametrize("value", [0, 0.0, 1, 2, 2.0])
+def test_temperature_bounds_are_inclusive(value):
+    assert AssistantConfig(temperature=value).validate() == []
+
+
+def test_limits_at_the_edge_are_accepted():
+    config = AssistantConfig(
+        name="n" * 256,
+        description="d" * 512,
+        instructions="i" * 256_000,
+        metadata={"k" * 64: "v" * 512, **{f"k{i}": "" for i in range(15)}},
+        max_output_tokens=16,
+    )
+    assert config.validate() == []
+
+
+def test_metadata_key_and_value_limits():
+    config = AssistantConfig(metadata={"k" * 65: "v", "ok": "v" * 513})
+    messages = [str(e) for e in config.validate()]
+    assert any("Keys are at most 64" in m for m in messages)
+    assert any(m.startswith("metadata.ok") and "512" in m for m in messages)
+
+
+@pytest.mark.parametrize("name", ["get weather", "", "x" * 65, "naïve", "a.b"])
+def test_bad_function_names(name):
+    config = AssistantConfig(functions=[FunctionTool(name=name)])
+    assert "functions[0].name" in fields(config)
+
+
+def test_duplicate_function_names():
+    config = AssistantConfig(functions=[FunctionTool(name="f"), FunctionTool(name="f")])
+    assert [e.message for e in config.validate()] == ["Another function is already named 'f'."]
+
+
+def test_function_parameters_must_be_json_and_json_schema():
+    config = AssistantConfig(
+        functions=[
+            FunctionTool(name="a", parameters="{not json"),
+            FunctionTool(name="b", parameters="[1, 2]"),
+            FunctionTool(name="c", parameters='{"type": "object", "properties": {"x": {"type": 5}}}'),
+            FunctionTool(name="d", parameters='{"type": "string"}'),
+        ]
+    )
+    messages = {e.field: e.message for e in config.validate()}
+    assert messages["functions[0].parameters"].startswith("Not valid JSON (line 1, column 2)")
+    assert messages["functions[1].parameters"] == "Must be a JSON object, starting with {."
+    assert messages["functions[2].parameters"].startswith("Not a valid JSON Schema at properties/x/type")
+    assert "top level must be an object" in messages["functions[3].parameters"]
+
+
+def test_strict_mode_rules():
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "object", "properties": {"b": {"type": "string"}}}},
+        "required": [],
+    }
+    problems = strict_problems(schema)
+    assert 'Strict mode: (top level) needs "additionalProperties": false.' in problems
+    assert any("missing ['a']" in p for p in problems)
+    assert any(p.startswith("Strict mode: a needs") for p in problems)
+    closed = {
+        "type": "object",
+        "properties": {"a": {"type": "array", "items": {"type": "string"}}},
+        "required": ["a"],
+        "additionalProperties": False,
+    }
+    assert schema_problems(json.dumps(closed), strict=True) == []
+
+
+def test_file_search_needs_a_vector_store_and_sane_options():
+    config = AssistantConfig(file_search=FileSearch(enabled=True, max_num_results=51, score_threshold=2))
+    assert fields(config) == {
+        "file_search.vector_store_ids",
+        "file_search.max_num_results",
+        "file_search.score_threshold",
+    }
+    ok = AssistantConfig(file_search=FileSearch(enabled=True, vector_store_ids=["vs_1"], max_num_results=50))
+    assert ok.validate() == []
+
+
+def test_code_interpreter_file_limit():
+    config = AssistantConfig(code_interpreter=CodeInterpreter(enabled=True, file_ids=[f"f{i}" for i in range(21)]))
+    assert fields(config) == {"code_interpreter.file_ids"}
+
+
+def test_too_many_tools():
+    config = AssistantConfig(functions=[FunctionTool(name=f"f{i}") for i in range(129)])
+    assert "tools" in fields(config)
+
+
+def test_json_mode_needs_the_word_json():
+    config = AssistantConfig(response_format=ResponseFormat(type="json_object"))
+    assert [str(e) for e in config.validate()] == ["instructions: JSON mode needs the word “JSON” in the instructions."]
+    config.instructions = "Answer in json."
+    assert config.validate() == []
+
+
+def test_json_schema_response_format():
+    bad = AssistantConfig(response_format=ResponseFormat(type="json_schema", name="has space", schema="{"))
+    assert fields(bad) == {"response_format.name", "response_format.schema"}
+    assert AssistantConfig(response_format=ResponseFormat(type="weird")).validate()[0].field == "response_format.type"
+
+
+def test_reasoning_models():
+    assert is_reasoning_model("o3") and is_reasoning_model("gpt-5-mini")
+    assert not is_reasoning_model("gpt-4.1")
+
+
+def test_json_round_trip_is_lossless():
+    config = AssistantConfig(
+        name="Ünïcode ✓",
+        instructions="Line 1\nLine 2",
+        functions=[FunctionTool(name="f", description="d", parameters='{\n "type": "object"\n}', strict=True)],
+        file_search=FileSearch(enabled=True, vector_store_ids=["vs_1"], max_num_results=3, ranker="auto"),
+        code_interpreter=CodeInterpreter(enabled=True, file_ids=["file_1"]),
+        response_format=ResponseFormat(type="json_schema", name="out", schema="{bad json kept as typed"),
+        reasoning_effort="low",
+        max_output_tokens=1000,
+        temperature=None,
+        metadata={"team": "support"},
+    )
+    again = AssistantConfig.from_json(config.to_json())
+    assert again == config
+    assert again.to_json() == config.to_json()
+
+
+def test_from_dict_accepts_schema_objects_and_ignores_unknown_fields():
+    config = AssistantConfig.from_dict(
+        {"functions": [{"name": "f", "parameters": {"type": "object"}}], "unknown": 1, "model": "gpt-5"}
+    )
+    assert json.loads(config.functions[0].parameters) == {"type": "object"}
+    assert config.model == "gpt-5"
+
+
+text = st.text(max_size=80)
+configs = st.builds(
+    AssistantConfig,
+    name=text,
+    description=text,
+    instructions=text,
+    model=text,
+    temperature=st.one_of(st.none(), st.floats(allow_nan=True), st.integers()),
+    top_p=st.one_of(st.none(), st.floats(allow_nan=True)),
+    reasoning_effort=st.one_of(st.none(), text),
+    max_output_tokens=st.one_of(st.none(), st.integers()),
+    metadata=st.dictionaries(text, text, max_size=20),
+    functions=st.lists(st.builds(FunctionTool, name=text, description=text, parameters=text), max_size=3),
+    response_format=st.builds(ResponseFormat, type=text, name=text, schema=text),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(configs)
+def test_validate_never_raises_and_always_names_a_field(config):
+    for problem in config.validate():
+        assert problem.field and problem.message
+    assert AssistantConfig.from_json(config.to_json()).to_json() == config.to_json()
