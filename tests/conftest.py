@@ -1,10 +1,97 @@
-"""Shared fixtures: a fresh log per test, Streamlit caches cleared between tests."""
+"""Shared fixtures: a fresh log per test, the local OpenAI server, a real SDK client pointed at it."""
+
+from __future__ import annotations
 
 import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
 
+from playground.assistant import AssistantConfig
+from playground.backend import ResponsesBackend
+from playground.client import ApiKey, make_client
 from playground.store import Store
+from tests.openai_server import OpenAIServer
+from tests.pages import APP
+
+TEST_KEY = "sk-test-0123456789abcdefSECRETKEY"
 
 
 @pytest.fixture
 def store(tmp_path):
     return Store(tmp_path / "log.db")
+
+
+@pytest.fixture(scope="session")
+def _server():
+    server = OpenAIServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def upstream(_server):
+    """The local OpenAI server, reset for this test. A request that breaks the spec fails the test."""
+    _server.reset()
+    yield _server
+    assert _server.violations == [], "requests that do not match the OpenAI spec"
+
+
+@pytest.fixture
+def key():
+    return ApiKey(TEST_KEY, "environment")
+
+
+@pytest.fixture
+def backend(upstream, key):
+    return ResponsesBackend(make_client(key, upstream.base_url))
+
+
+@pytest.fixture
+def version(store):
+    """A saved assistant version to run turns with, and a thread for it."""
+    assistant = store.create_assistant()
+    config = AssistantConfig(name="Tester", instructions="Be brief.", model="gpt-4.1-mini")
+    v, _ = store.save_version(assistant.id, config)
+    return v
+
+
+@pytest.fixture
+def thread(store, version):
+    return store.create_thread(version.assistant_id)
+
+
+@pytest.fixture(autouse=True)
+def _isolate_streamlit_caches():
+    # AppTest shares caches across instances in one process; a leak between tests would hide bugs.
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+# -- the pages, with AppTest ------------------------------------------------------------------
+
+
+@pytest.fixture
+def db_path(tmp_path, monkeypatch):
+    path = tmp_path / "log.db"
+    monkeypatch.setenv("PLAYGROUND_DB", str(path))
+    return path
+
+
+@pytest.fixture
+def app(upstream, db_path, monkeypatch):
+    """The app, first page drawn, talking to the local server with the deployment's key."""
+    monkeypatch.setenv("OPENAI_BASE_URL", upstream.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", TEST_KEY)
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def log(db_path):
+    return Store(db_path)
