@@ -31,6 +31,8 @@ IDENT_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 RESPONSE_FORMATS = ("auto", "text", "json_object", "json_schema")
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 RANKERS = ("auto", "default-2024-11-15")
+# JSON nested past Python's recursion limit cannot be read or checked; said, never raised.
+TOO_DEEP = "Nested too deeply to check (over several hundred levels); flatten it."
 
 EMPTY_OBJECT_SCHEMA = '{\n  "type": "object",\n  "properties": {},\n  "additionalProperties": false\n}'
 
@@ -87,8 +89,9 @@ class AssistantConfig:
     file_search: FileSearch = field(default_factory=FileSearch)
     code_interpreter: CodeInterpreter = field(default_factory=CodeInterpreter)
     functions: list[FunctionTool] = field(default_factory=list)
-    temperature: float | None = 1.0
-    top_p: float | None = 1.0
+    # None leaves sampling to the model; reasoning models refuse these (see sampling_problem).
+    temperature: float | None = None
+    top_p: float | None = None
     response_format: ResponseFormat = field(default_factory=ResponseFormat)
     reasoning_effort: str | None = None
     max_output_tokens: int | None = None
@@ -146,6 +149,12 @@ class AssistantConfig:
             err("temperature", f"Temperature must be between 0 and 2; it is {self.temperature}.")
         if self.top_p is not None and not _in_range(self.top_p, 0, 1):
             err("top_p", f"Top P must be between 0 and 1; it is {self.top_p}.")
+        if self.temperature is not None or self.top_p is not None:
+            refused = sampling_problem(self.model, self.reasoning_effort)
+            if refused:
+                for name in ("temperature", "top_p"):
+                    if getattr(self, name) is not None:
+                        err(name, refused)
         if self.reasoning_effort is not None and self.reasoning_effort not in REASONING_EFFORTS:
             err("reasoning_effort", f"Reasoning effort must be one of {', '.join(REASONING_EFFORTS)}.")
         if self.max_output_tokens is not None:
@@ -208,15 +217,40 @@ class AssistantConfig:
                 err("response_format.schema", message)
 
 
+_REASONING_RE = re.compile(r"^(o\d|gpt-[5-9])")
+# gpt-5.1 and later take temperature and top_p when they do not reason (effort "none").
+_POINT_RELEASE_RE = re.compile(r"^gpt-(5\.[1-9]|[6-9])")
+
+
 def is_reasoning_model(model: str) -> bool:
-    """Models that take a reasoning effort (o-series, gpt-5 family)."""
-    return bool(re.match(r"^(o\d|gpt-5|gpt-6)", (model or "").strip()))
+    """Models that take a reasoning effort (o-series, gpt-5 family); the -chat variants do not."""
+    model = (model or "").strip()
+    return bool(_REASONING_RE.match(model)) and "-chat" not in model
+
+
+def sampling_problem(model: str, effort: str | None) -> str | None:
+    """Why this model refuses temperature and Top P, or None when it takes them.
+
+    The API answers 400 "Unsupported parameter: 'temperature'" for the o-series and gpt-5,
+    gpt-5-mini and gpt-5-nano, and for gpt-5.1 and later unless reasoning effort is "none"
+    (their default). Checked here so the user sees it on the field, before any request.
+    """
+    if not is_reasoning_model(model):
+        return None
+    name = model.strip()
+    if _POINT_RELEASE_RE.match(name):
+        if effort in (None, "none"):
+            return None
+        return f"{name} takes temperature and Top P only with reasoning effort “none”; leave them to the model."
+    return f"{name} is a reasoning model and does not take temperature or Top P; leave them to the model."
 
 
 def parse_json_object(text: str) -> tuple[dict[str, Any] | None, str | None]:
     """Parse editor text into a JSON object, or say in one sentence why it is not one."""
     try:
         value = json.loads(text)
+    except RecursionError:
+        return None, TOO_DEEP
     except (TypeError, ValueError) as e:
         line = getattr(e, "lineno", None)
         col = getattr(e, "colno", None)
@@ -235,12 +269,17 @@ def schema_problems(text: str, *, strict: bool = False) -> list[str]:
     assert schema is not None
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
+        if schema.get("type") not in (None, "object"):
+            return ['The top level must be an object schema ("type": "object").']
+        if strict and schema.get("type") != "object":
+            # Structured outputs take only an object at the root, said explicitly (no anyOf there).
+            return ['Strict mode: the top level needs "type": "object".', *strict_problems(schema)]
+        return strict_problems(schema) if strict else []
     except jsonschema.SchemaError as e:
         path = "/".join(str(p) for p in e.absolute_path) or "(top level)"
         return [f"Not a valid JSON Schema at {path}: {e.message}"]
-    if schema.get("type") not in (None, "object"):
-        return ['The top level must be an object schema ("type": "object").']
-    return strict_problems(schema) if strict else []
+    except RecursionError:
+        return [TOO_DEEP]
 
 
 def strict_problems(schema: dict[str, Any], path: str = "") -> list[str]:
@@ -250,7 +289,9 @@ def strict_problems(schema: dict[str, Any], path: str = "") -> list[str]:
         return problems
     here = path or "(top level)"
     props = schema.get("properties")
-    if schema.get("type") == "object" or isinstance(props, dict):
+    kind = schema.get("type")
+    is_object = kind == "object" or (isinstance(kind, list) and "object" in kind) or isinstance(props, dict)
+    if is_object:
         if schema.get("additionalProperties") is not False:
             problems.append(f'Strict mode: {here} needs "additionalProperties": false.')
         if isinstance(props, dict):
@@ -259,14 +300,16 @@ def strict_problems(schema: dict[str, Any], path: str = "") -> list[str]:
                 problems.append(f"Strict mode: {here} must list every property in required; missing {missing}.")
             for name, sub in props.items():
                 problems.extend(strict_problems(sub, f"{path}.{name}" if path else name))
-    for key in ("items",):
-        if isinstance(schema.get(key), dict):
-            problems.extend(strict_problems(schema[key], f"{path}[]"))
+    if isinstance(schema.get("items"), dict):
+        problems.extend(strict_problems(schema["items"], f"{path}[]"))
+    for i, sub in enumerate(schema.get("prefixItems") or []):
+        problems.extend(strict_problems(sub, f"{path}[{i}]"))
     for key in ("anyOf", "allOf", "oneOf"):
         for i, sub in enumerate(schema.get(key) or []):
             problems.extend(strict_problems(sub, f"{here}.{key}[{i}]"))
-    for name, sub in (schema.get("$defs") or {}).items():
-        problems.extend(strict_problems(sub, f"$defs.{name}"))
+    for defs in ("$defs", "definitions"):
+        for name, sub in (schema.get(defs) or {}).items():
+            problems.extend(strict_problems(sub, f"{defs}.{name}"))
     return problems
 
 

@@ -47,12 +47,14 @@ def mask(key: str) -> str:
     return f"{key[:3]}…{key[-4:]}" if len(key) > 12 else "…"
 
 
-def make_client(key: ApiKey, base_url: str | None = None) -> openai.OpenAI:
+def make_client(key: ApiKey, base_url: str | None = None, *, quick: bool = False) -> openai.OpenAI:
+    """A client with a UI-sized timeout. `quick` is for calls that only decorate the page (the
+    model list): no retries and a short timeout, so a broken endpoint never stalls a rerun."""
     return openai.OpenAI(
         api_key=key.value,
         base_url=base_url or settings.base_url(),
-        timeout=settings.REQUEST_TIMEOUT,
-        max_retries=settings.MAX_RETRIES,
+        timeout=settings.QUICK_TIMEOUT if quick else settings.REQUEST_TIMEOUT,
+        max_retries=0 if quick else settings.MAX_RETRIES,
     )
 
 
@@ -64,12 +66,17 @@ def redact(text: str, *secrets: str) -> str:
     return text
 
 
-def owner_for(key: ApiKey | None) -> str:
+def owner_for(key: ApiKey | None, session: str | None = None) -> str:
     """Whose log rows a session sees.
 
     A key typed in the sidebar is a visitor's own, so their assistants and threads are theirs
-    alone; a key from the environment or secrets belongs to the deployment and its team.
+    alone; a key from the environment or secrets belongs to the deployment and its team. With no
+    key at all, a visitor's drafts belong to their browser session (`session`), so strangers on
+    a public deployment never see each other's unfinished work; `Store.adopt` moves it into the
+    key's log once they connect.
     """
     if key is not None and key.source == "sidebar":
         return f"key:{key.fingerprint}"
+    if key is None and session:
+        return f"session:{session}"
     return "local"

@@ -21,6 +21,7 @@ from playground.assistant import (
     ResponseFormat,
 )
 from playground.settings import AUTOSAVE_DELAY_S
+from playground.store import Store, Version
 
 MODEL_DEFAULT = "(model default)"
 
@@ -61,26 +62,35 @@ FUNCTION_EXAMPLES: dict[str, FunctionTool] = {
 }
 
 
+BASE_KEY = "cfg._base"  # the config the panel was loaded from, as JSON
+
+
 def to_state(config: AssistantConfig) -> dict[str, Any]:
     """Widget values for a config (what the panel shows when an assistant is opened)."""
+    fs, rf = config.file_search, config.response_format
     state: dict[str, Any] = {
+        BASE_KEY: config.to_json(),
         "cfg.name": config.name,
         "cfg.description": config.description,
         "cfg.instructions": config.instructions,
         "cfg.model": config.model,
-        "cfg.file_search": config.file_search.enabled,
-        "cfg.vector_store_ids": ", ".join(config.file_search.vector_store_ids),
-        "cfg.max_num_results": config.file_search.max_num_results,
+        "cfg.file_search": fs.enabled,
+        "cfg.vector_store_ids": ", ".join(fs.vector_store_ids),
+        "cfg.max_num_results": fs.max_num_results,
+        "cfg.ranker": fs.ranker or MODEL_DEFAULT,
+        "cfg.score_threshold": fs.score_threshold,
         "cfg.code_interpreter": config.code_interpreter.enabled,
         "cfg.code_file_ids": ", ".join(config.code_interpreter.file_ids),
         "cfg.functions_on": bool(config.functions),
         "cfg.fn_count": len(config.functions),
+        "cfg.sampling": config.temperature is not None or config.top_p is not None,
         "cfg.temperature": 1.0 if config.temperature is None else float(config.temperature),
         "cfg.top_p": 1.0 if config.top_p is None else float(config.top_p),
-        "cfg.response_format": config.response_format.type,
-        "cfg.schema_name": config.response_format.name,
-        "cfg.schema": config.response_format.schema,
-        "cfg.schema_strict": config.response_format.strict,
+        "cfg.response_format": rf.type,
+        "cfg.schema_name": rf.name,
+        "cfg.schema_description": rf.description,
+        "cfg.schema": rf.schema,
+        "cfg.schema_strict": rf.strict,
         "cfg.reasoning_effort": config.reasoning_effort or MODEL_DEFAULT,
         "cfg.max_output_tokens": config.max_output_tokens,
         "cfg.metadata": [{"key": k, "value": v} for k, v in config.metadata.items()],
@@ -94,51 +104,94 @@ def to_state(config: AssistantConfig) -> dict[str, Any]:
 
 
 def from_state(state: Mapping[str, Any]) -> AssistantConfig:
-    """The config the widgets currently describe. Tolerates missing keys (widgets not yet drawn)."""
-    base = AssistantConfig()
+    """The config the widgets currently describe.
+
+    A value with no widget in `state` (a widget not drawn now, or a field the panel has no widget
+    for) comes from the config the panel was loaded from, so an edit never drops a field.
+    """
+    base = AssistantConfig.from_json(state[BASE_KEY]) if state.get(BASE_KEY) else AssistantConfig()
+    unset = object()
 
     def get(key: str, default: Any) -> Any:
-        value = state.get(f"cfg.{key}", default)
-        return default if value is None and default is not None else value
+        value = state.get(f"cfg.{key}", unset)
+        return default if value is unset or (value is None and default is not None) else value
 
-    functions = []
-    if get("functions_on", False):
-        for i in range(int(get("fn_count", 0) or 0)):
-            functions.append(
-                FunctionTool(
-                    name=str(get(f"fn.{i}.name", "")).strip(),
-                    description=str(get(f"fn.{i}.description", "")),
-                    parameters=str(get(f"fn.{i}.parameters", EMPTY_OBJECT_SCHEMA)),
-                    strict=bool(get(f"fn.{i}.strict", False)),
+    functions = base.functions
+    if "cfg.functions_on" in state or "cfg.fn_count" in state:
+        functions = []
+        if get("functions_on", False):
+            for i in range(int(get("fn_count", 0) or 0)):
+                old = base.functions[i] if i < len(base.functions) else FunctionTool()
+                functions.append(
+                    FunctionTool(
+                        name=str(get(f"fn.{i}.name", old.name)).strip(),
+                        description=str(get(f"fn.{i}.description", old.description)),
+                        parameters=str(get(f"fn.{i}.parameters", old.parameters)),
+                        strict=bool(get(f"fn.{i}.strict", old.strict)),
+                    )
                 )
-            )
-    effort = get("reasoning_effort", MODEL_DEFAULT)
+    fs, rf = base.file_search, base.response_format
+    sampling = get("sampling", base.temperature is not None or base.top_p is not None)
+    effort = get("reasoning_effort", base.reasoning_effort or MODEL_DEFAULT)
+    ranker = get("ranker", fs.ranker or MODEL_DEFAULT)
     return AssistantConfig(
-        name=str(get("name", "")),
-        description=str(get("description", "")),
-        instructions=str(get("instructions", "")),
+        name=str(get("name", base.name)),
+        description=str(get("description", base.description)),
+        instructions=str(get("instructions", base.instructions)),
         model=str(get("model", base.model)).strip(),
         file_search=FileSearch(
-            enabled=bool(get("file_search", False)),
-            vector_store_ids=split_ids(get("vector_store_ids", "")),
-            max_num_results=_int_or_none(state.get("cfg.max_num_results")),
+            enabled=bool(get("file_search", fs.enabled)),
+            vector_store_ids=split_ids(get("vector_store_ids", ", ".join(fs.vector_store_ids))),
+            max_num_results=_int_or_none(get("max_num_results", fs.max_num_results)),
+            ranker=None if ranker in (None, "", MODEL_DEFAULT) else str(ranker),
+            score_threshold=_float_or_none(get("score_threshold", fs.score_threshold)),
         ),
         code_interpreter=CodeInterpreter(
-            enabled=bool(get("code_interpreter", False)), file_ids=split_ids(get("code_file_ids", ""))
+            enabled=bool(get("code_interpreter", base.code_interpreter.enabled)),
+            file_ids=split_ids(get("code_file_ids", ", ".join(base.code_interpreter.file_ids))),
         ),
         functions=functions,
-        temperature=float(get("temperature", 1.0)),
-        top_p=float(get("top_p", 1.0)),
+        temperature=_float_or_none(get("temperature", base.temperature or 1.0)) if sampling else None,
+        top_p=_float_or_none(get("top_p", base.top_p or 1.0)) if sampling else None,
         response_format=ResponseFormat(
-            type=str(get("response_format", "auto")),
-            name=str(get("schema_name", "response")).strip(),
-            schema=str(get("schema", EMPTY_OBJECT_SCHEMA)),
-            strict=bool(get("schema_strict", True)),
+            type=str(get("response_format", rf.type)),
+            name=str(get("schema_name", rf.name)).strip(),
+            schema=str(get("schema", rf.schema)),
+            strict=bool(get("schema_strict", rf.strict)),
+            description=str(get("schema_description", rf.description)),
         ),
         reasoning_effort=None if effort in (None, "", MODEL_DEFAULT) else str(effort),
-        max_output_tokens=_int_or_none(state.get("cfg.max_output_tokens")),
-        metadata=rows_to_metadata(get("metadata", [])),
+        max_output_tokens=_int_or_none(get("max_output_tokens", base.max_output_tokens)),
+        metadata=rows_to_metadata(get("metadata", [{"key": k, "value": v} for k, v in base.metadata.items()])),
     )
+
+
+def commit(store: Store, assistant_id: int, config: AssistantConfig, note: str = "") -> tuple[Version | None, list]:
+    """Keep the config as the draft and, when it is valid, as a version (the latest, if unchanged).
+
+    Every Create/Update, send, retry and function answer goes through here, so every reply is
+    stamped with the version that produced it. Returns (version, []) or (None, problems).
+    """
+    problems = config.validate()
+    store.save_draft(assistant_id, config)
+    if problems:
+        return None, problems
+    version, _ = store.save_version(assistant_id, config, note=note)
+    return version, []
+
+
+def duplicate_keys(rows: Any) -> list[str]:
+    """Metadata keys typed more than once (only the last value would be kept)."""
+    if hasattr(rows, "to_dict"):
+        rows = rows.to_dict("records")
+    seen: set[str] = set()
+    twice: list[str] = []
+    for row in rows or []:
+        key = _cell(row.get("key")).strip()
+        if key and key in seen and key not in twice:
+            twice.append(key)
+        seen.add(key)
+    return twice
 
 
 def split_ids(text: str) -> list[str]:
@@ -151,12 +204,29 @@ def rows_to_metadata(rows: Any) -> dict[str, str]:
         rows = rows.to_dict("records")
     out: dict[str, str] = {}
     for row in rows or []:
-        key = str(row.get("key") or "").strip()
-        value = row.get("value")
-        value = "" if value is None or value != value else str(value)  # NaN from an empty cell
+        key, value = _cell(row.get("key")).strip(), _cell(row.get("value"))
         if key or value:
             out[key] = value
     return out
+
+
+def _cell(value: Any) -> str:
+    """A data-editor cell as text: an empty cell arrives as None, NaN (NaN != NaN) or pandas' NA."""
+    if value is None:
+        return ""
+    try:
+        return "" if value != value else str(value)
+    except TypeError:  # pd.NA: its comparisons are NA, which has no truth value
+        return ""
+
+
+def _float_or_none(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -207,9 +277,22 @@ def save_status(
         return f"Saved at {clock(latest_at or now, timezone)} · v{latest_number}"
     if draft.validate():
         return "Unsaved changes — fix the fields marked in red (your edits are kept as a draft)."
-    if draft_updated_at is not None and now - draft_updated_at >= AUTOSAVE_DELAY_S:
-        return "Saving…"
-    return "Unsaved changes"
+    # Valid and changed: it becomes a version once the edits pause.
+    return "Saving…"
+
+
+def shutdown_notice(model: str, shutdown_date: str | None, today: dt.date | None = None) -> tuple[str, bool] | None:
+    """What to say about a model's announced shutdown: (sentence, already past), or None."""
+    if not shutdown_date:
+        return None
+    try:
+        when = dt.date.fromisoformat(shutdown_date[:10])
+    except ValueError:
+        return None
+    day = f"{when.day} {when:%b %Y}"
+    if when <= (today or dt.date.today()):
+        return f"{model} was shut down on {day}; requests to it fail. Pick another model.", True
+    return f"{model}: shutdown announced for {day}.", False
 
 
 def clock(timestamp: float, timezone: str | None = None) -> str:

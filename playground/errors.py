@@ -53,6 +53,8 @@ def describe(exc: BaseException) -> Problem:
         return Problem("timeout", "The API did not answer in time. Retry, or pick a faster model.")
     if isinstance(exc, (openai.APIConnectionError, httpx2.TransportError)):
         return Problem("connection", "Could not reach the API (connection lost). Check the base URL and retry.")
+    if isinstance(exc, ValueError) and "json" in type(exc).__name__.lower():
+        return Problem("malformed", "The API sent a reply the app could not read (malformed stream). Retry.")
     if isinstance(exc, openai.OpenAIError):
         return Problem("api", f"The API reported an error: {_text(exc)}")
     return Problem("internal", f"Something went wrong in the app: {type(exc).__name__}.")

@@ -76,6 +76,14 @@ def build(
     tool_list = tools(config)
     if tool_list:
         body["tools"] = tool_list
+    # Search hits and code outputs are not returned unless asked for; the trace and chat show them.
+    include = []
+    if config.file_search.enabled:
+        include.append("file_search_call.results")
+    if config.code_interpreter.enabled:
+        include.append("code_interpreter_call.outputs")
+    if include:
+        body["include"] = include
     if config.temperature is not None:
         body["temperature"] = config.temperature
     if config.top_p is not None:

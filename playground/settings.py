@@ -10,16 +10,21 @@ import platformdirs
 
 APP_NAME = "assistant-playground"
 DEFAULT_MODEL = "gpt-4.1-mini"
-# Shown when the models endpoint cannot be reached; the user may also type any id.
-FALLBACK_MODELS = ["gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4o", "gpt-4o-mini", "gpt-5", "gpt-5-mini", "o3"]
+# Shown when the models endpoint cannot be reached; the user may also type any id. Models the SDK
+# lists as current, without an announced shutdown before 2027 (openai 3.54's model docstrings).
+FALLBACK_MODELS = ["gpt-5.5", "gpt-5.4", "gpt-5.4-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4o", "gpt-4o-mini"]
 
-# A chat UI should fail within a minute, not the SDK's 10-minute default. The read timeout
-# bounds the gap between two streamed chunks, not the whole reply.
-REQUEST_TIMEOUT = httpx2.Timeout(60.0, connect=5.0)
+# The read timeout bounds the gap between two streamed chunks, not the whole reply. A reasoning
+# model at high effort can think for minutes before its first token, so the gap allowed is long;
+# the user sees the wait counting up and can Stop at any moment.
+REQUEST_TIMEOUT = httpx2.Timeout(300.0, connect=5.0)
 MAX_RETRIES = 2
+QUICK_TIMEOUT = httpx2.Timeout(10.0, connect=3.0)
 
 # A draft becomes a new version after this many seconds without edits.
 AUTOSAVE_DELAY_S = 3.0
+# How often a streaming reply is checkpointed to the log: a killed process loses at most this much.
+CHECKPOINT_EVERY_S = 1.0
 
 
 def db_path() -> Path:

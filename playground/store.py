@@ -8,6 +8,7 @@ WAL lets readers carry on while one session writes.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -92,13 +93,154 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX messages_thread ON messages(thread_id, id);
     """,
+    # 2: function calls a turn ended with, and how each was answered (by hand or by a handler).
+    """
+    CREATE TABLE tool_calls (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        thread_id INTEGER NOT NULL REFERENCES threads(id),
+        call_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        arguments TEXT NOT NULL,
+        problems TEXT NOT NULL DEFAULT '[]',
+        output TEXT,
+        source TEXT,
+        status TEXT NOT NULL DEFAULT 'pending',
+        created_at REAL NOT NULL,
+        answered_at REAL
+    );
+    CREATE INDEX tool_calls_run ON tool_calls(run_id);
+    """,
+    # 3: the reply so far, checkpointed while it streams, so a killed process loses at most a second.
+    """
+    ALTER TABLE runs ADD COLUMN partial TEXT;
+    """,
+    # 4: uploaded files (for file search and the code interpreter), the vector stores made here, and
+    # the files a turn's code generated, fetched once: containers expire upstream, the log does not.
+    """
+    CREATE TABLE vector_stores (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        name TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE files (
+        id INTEGER PRIMARY KEY,
+        owner TEXT NOT NULL,
+        file_id TEXT NOT NULL,
+        filename TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        purpose TEXT NOT NULL,
+        vector_store_id TEXT,
+        status TEXT NOT NULL,
+        error TEXT,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX files_owner ON files(owner, purpose);
+    CREATE TABLE run_files (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        container_id TEXT,
+        file_id TEXT NOT NULL,
+        filename TEXT NOT NULL,
+        content BLOB,
+        error TEXT,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX run_files_run ON run_files(run_id);
+    """,
+    # 5: full-text search over messages (FTS5, kept in step by triggers), and threads by activity.
+    """
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        content, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+    END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+        INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+    END;
+    INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+    CREATE INDEX threads_updated ON threads(updated_at);
+    CREATE INDEX runs_model ON runs(model, thread_id);
+    """,
+    # 6: test sets (inputs to replay) and replays of them on a version, with a result per input.
+    """
+    CREATE TABLE test_sets (
+        id INTEGER PRIMARY KEY,
+        owner TEXT NOT NULL,
+        name TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        source_thread_id INTEGER,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE test_cases (
+        id INTEGER PRIMARY KEY,
+        set_id INTEGER NOT NULL REFERENCES test_sets(id),
+        position INTEGER NOT NULL,
+        input TEXT NOT NULL
+    );
+    CREATE INDEX test_cases_set ON test_cases(set_id, position);
+    CREATE TABLE replays (
+        id INTEGER PRIMARY KEY,
+        set_id INTEGER NOT NULL REFERENCES test_sets(id),
+        version_id INTEGER NOT NULL REFERENCES assistant_versions(id),
+        status TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        finished_at REAL
+    );
+    CREATE INDEX replays_set ON replays(set_id);
+    CREATE TABLE replay_results (
+        id INTEGER PRIMARY KEY,
+        replay_id INTEGER NOT NULL REFERENCES replays(id),
+        case_id INTEGER NOT NULL REFERENCES test_cases(id),
+        thread_id INTEGER,
+        run_id INTEGER,
+        output TEXT NOT NULL,
+        status TEXT NOT NULL,
+        total_tokens INTEGER,
+        latency_ms REAL,
+        error TEXT
+    );
+    CREATE INDEX replay_results_replay ON replay_results(replay_id);
+    """,
+    # 7: a message the user typed but could not send (the configuration had problems) is kept with
+    # the draft, so a reload does not lose it; a run keeps the kind of its failure, so the page can
+    # offer the right action (a new thread when the conversation is gone) without matching text.
+    """
+    ALTER TABLE drafts ADD COLUMN unsent TEXT;
+    ALTER TABLE runs ADD COLUMN problem TEXT;
+    """,
+    # 8: a test set may come from several conversations (each case keeps the thread it came from, and
+    # a conversation-mode replay runs each source thread's inputs in order on a thread of its own);
+    # a replay result keeps its token split and model, so its cost survives deleting the thread it ran on.
+    """
+    ALTER TABLE test_cases ADD COLUMN source_thread_id INTEGER;
+    ALTER TABLE replay_results ADD COLUMN input_tokens INTEGER;
+    ALTER TABLE replay_results ADD COLUMN output_tokens INTEGER;
+    ALTER TABLE replay_results ADD COLUMN model TEXT;
+    """,
 ]
 
 MESSAGE_STATUSES = ("complete", "incomplete", "failed")
-RUN_STATUSES = ("in_progress", "completed", "incomplete", "failed", "cancelled")
+RUN_STATUSES = ("in_progress", "completed", "requires_action", "incomplete", "failed", "cancelled")
+
+# Joins a run_files row (alias f) to the owner of its assistant (alias a).
+_RUN_OWNER = (
+    "JOIN runs r ON r.id = f.run_id JOIN threads t ON t.id = r.thread_id JOIN assistants a ON a.id = t.assistant_id"
+)
+
+RANK_WINDOW = 5000  # search ranks only the newest this-many matches
+LISTED = 500  # threads the Conversations table lists; counts, exports and test sets cover every match
 
 _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
+# Runs still "in progress" from before this process started were cut off by a crash or restart.
+_PROCESS_STARTED = time.time()
 
 
 @dataclass
@@ -144,6 +286,23 @@ class Message:
     model: str | None = None
     error: str | None = None
     run_status: str | None = None
+    problem: str | None = None
+
+
+@dataclass
+class ToolCallRow:
+    id: int
+    run_id: int
+    thread_id: int
+    call_id: str
+    name: str
+    arguments: str
+    problems: list[str]
+    output: str | None
+    source: str | None
+    status: str  # pending | answered
+    created_at: float
+    answered_at: float | None
 
 
 @dataclass
@@ -167,6 +326,31 @@ class Run:
     response: str | None
     created_at: float
     finished_at: float | None
+    problem: str | None = None  # the kind of failure (errors.Problem.kind), when it failed
+
+
+@dataclass
+class FileRow:
+    id: int
+    file_id: str
+    filename: str
+    bytes: int
+    purpose: str  # file_search | code_interpreter
+    vector_store_id: str | None
+    status: str  # uploaded | in_progress | completed | failed
+    error: str | None
+    created_at: float
+
+
+@dataclass
+class RunFile:
+    id: int
+    run_id: int
+    container_id: str | None
+    file_id: str
+    filename: str
+    size: int
+    error: str | None
 
 
 class Store:
@@ -215,6 +399,8 @@ class Store:
                 current = db.conn.execute("PRAGMA user_version").fetchone()[0]
                 for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
                     db.conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+            self.recover_interrupted_runs(before=_PROCESS_STARTED)
+            self.forget_empty_sessions(before=_PROCESS_STARTED)
             _migrated.add(key)
 
     def schema_version(self) -> int:
@@ -262,14 +448,46 @@ class Store:
         with self.db() as db:
             return [dict(r) for r in db.query(sql, [self.owner])]
 
-    def archive_assistant(self, assistant_id: int) -> None:
+    def archive_assistant(self, assistant_id: int, archived: bool = True) -> None:
+        """Hide an assistant from the lists (its versions and threads stay in the log)."""
         self._owned(assistant_id)
         with self.write() as db:
-            db.conn.execute("UPDATE assistants SET archived_at = ? WHERE id = ?", (time.time(), assistant_id))
+            db.conn.execute(
+                "UPDATE assistants SET archived_at = ? WHERE id = ?", (time.time() if archived else None, assistant_id)
+            )
+
+    def clone_assistant(self, assistant_id: int) -> Assistant:
+        """A new assistant from this one's latest version (or its draft), named "… (copy)"."""
+        latest = self.latest_version(assistant_id)
+        draft = self.get_draft(assistant_id)
+        source = latest.config if latest else (draft[0] if draft else AssistantConfig())
+        config = AssistantConfig.from_dict(source.to_dict())
+        config.name = f"{config.name or 'Untitled'} (copy)"[:256]
+        clone = self.create_assistant(config)
+        if not config.validate():
+            where = f"v{latest.number}" if latest else "draft"
+            self.save_version(clone.id, config, note=f"cloned from #{assistant_id} {where}")
+        return clone
 
     def _owned(self, assistant_id: int) -> None:
         if self.get_assistant(assistant_id) is None:
             raise LookupError(f"No assistant {assistant_id} for this owner.")
+
+    def adopt(self, from_owner: str) -> int:
+        """Move everything `from_owner` made into this log; returns how many assistants moved.
+
+        A visitor's work from before they typed a key lives under their session's anonymous
+        owner; once they connect, it joins their key's log instead of vanishing from view.
+        """
+        if from_owner == self.owner:
+            return 0
+        with self.write() as db:
+            moved = db.conn.execute(
+                "UPDATE assistants SET owner = ? WHERE owner = ?", (self.owner, from_owner)
+            ).rowcount
+            for table in ("vector_stores", "files", "test_sets"):
+                db.conn.execute(f"UPDATE {table} SET owner = ? WHERE owner = ?", (self.owner, from_owner))
+        return moved
 
     # -- drafts and versions ------------------------------------------------------------------
 
@@ -288,6 +506,18 @@ class Store:
                 "UPDATE assistants SET name = ?, updated_at = ? WHERE id = ?", (config.name, now, assistant_id)
             )
         return now
+
+    def set_unsent(self, assistant_id: int, text: str | None) -> None:
+        """Keep (or, with None, drop) a message the user typed but could not send yet."""
+        self._owned(assistant_id)
+        with self.write() as db:
+            db.conn.execute("UPDATE drafts SET unsent = ? WHERE assistant_id = ?", (text, assistant_id))
+
+    def get_unsent(self, assistant_id: int) -> str | None:
+        self._owned(assistant_id)
+        with self.db() as db:
+            row = db.conn.execute("SELECT unsent FROM drafts WHERE assistant_id = ?", (assistant_id,)).fetchone()
+        return row[0] if row else None
 
     def get_draft(self, assistant_id: int) -> tuple[AssistantConfig, float] | None:
         self._owned(assistant_id)
@@ -449,7 +679,7 @@ class Store:
     def _messages(self, where: str, params: list[Any]) -> list[Message]:
         sql = f"""
             SELECT m.id, m.thread_id, m.role, m.content, m.version_id, m.run_id, m.status, m.created_at,
-                   v.number, r.model, r.error, r.status
+                   v.number, r.model, r.error, r.status, r.problem
             FROM messages m
             JOIN threads t ON t.id = m.thread_id
             JOIN assistants a ON a.id = t.assistant_id AND a.owner = ?
@@ -491,9 +721,11 @@ class Store:
         reply_status: str,
         thread_id: int,
         version_id: int | None,
+        tool_calls: list[tuple[str, str, str, list[str]]] = (),
         **run_fields: Any,
     ) -> int | None:
-        """Close a turn in one transaction: the reply, the user message's status and the run."""
+        """Close a turn in one transaction: the reply, its function calls, the user message's status
+        and the run. A crash mid-way leaves none of it, never a reply without its calls."""
         now = time.time()
         reply_id = None
         with self.write() as db:
@@ -505,6 +737,7 @@ class Store:
                     (thread_id, reply, version_id, run_id, reply_status, now),
                 )
                 reply_id = cur.lastrowid
+            self._insert_tool_calls(db, run_id, thread_id, tool_calls, now)
             run_fields["finished_at"] = now
             assignments = ", ".join(f"{k} = ?" for k in run_fields)
             db.conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", [*run_fields.values(), run_id])
@@ -512,34 +745,616 @@ class Store:
         return reply_id
 
     def get_run(self, run_id: int) -> Run | None:
+        """A run of this owner's (None for another owner's: a run id from a session is not trusted)."""
+        columns = ", ".join(f"r.{name}" for name in Run.__dataclass_fields__)
         with self.db() as db:
             row = db.conn.execute(
-                f"SELECT {', '.join(Run.__dataclass_fields__)} FROM runs WHERE id = ?", (run_id,)
+                f"SELECT {columns} FROM runs r JOIN threads t ON t.id = r.thread_id "
+                "JOIN assistants a ON a.id = t.assistant_id WHERE r.id = ? AND a.owner = ?",
+                (run_id, self.owner),
             ).fetchone()
         return Run(*row) if row else None
 
     def list_runs(self, thread_id: int) -> list[Run]:
+        columns = ", ".join(f"r.{name}" for name in Run.__dataclass_fields__)
         with self.db() as db:
             rows = db.conn.execute(
-                f"SELECT {', '.join(Run.__dataclass_fields__)} FROM runs WHERE thread_id = ? ORDER BY id",
-                (thread_id,),
+                f"SELECT {columns} FROM runs r JOIN threads t ON t.id = r.thread_id "
+                "JOIN assistants a ON a.id = t.assistant_id WHERE r.thread_id = ? AND a.owner = ? ORDER BY r.id",
+                (thread_id, self.owner),
             ).fetchall()
         return [Run(*r) for r in rows]
 
-    def recover_interrupted_runs(self) -> int:
-        """Runs left in progress by a killed process are marked incomplete, so none stays open."""
+    def recover_interrupted_runs(self, before: float) -> int:
+        """Close runs a dead process left in progress: incomplete, with their message retryable.
+
+        The reply's last checkpoint becomes an incomplete assistant message, as if the stream had cut.
+        """
         with self.write() as db:
+            stale = "SELECT id FROM runs WHERE status = 'in_progress' AND created_at < ?"
+            db.conn.execute(
+                "INSERT INTO messages (thread_id, role, content, version_id, run_id, status, created_at) "
+                "SELECT thread_id, 'assistant', partial, version_id, id, 'incomplete', created_at "
+                "FROM runs WHERE status = 'in_progress' AND created_at < ? AND partial != ''",
+                (before,),
+            )
+            db.conn.execute(
+                f"UPDATE messages SET status = 'failed' WHERE role = 'user' AND run_id IN ({stale})", (before,)
+            )
             cur = db.conn.execute(
                 "UPDATE runs SET status = 'incomplete', error = COALESCE(error, 'Interrupted: the app stopped "
-                "during this turn.'), finished_at = ? WHERE status = 'in_progress' AND created_at < ?",
-                (time.time(), time.time() - 600),
+                "during this turn. Retry to send it again.'), finished_at = ? "
+                "WHERE status = 'in_progress' AND created_at < ?",
+                (time.time(), before),
             )
         return cur.rowcount
+
+    def forget_empty_sessions(self, before: float) -> int:
+        """Delete untouched assistants that anonymous sessions of an earlier process opened.
+
+        Every visitor without a key gets a blank assistant to shape; a session's state dies with
+        its process, so one left blank (no version, no thread, the default draft) can never be
+        reached again. Anything the visitor did edit is kept.
+        """
+        blank = AssistantConfig().to_json()
+        with self.write() as db:
+            ids = [
+                r[0]
+                for r in db.conn.execute(
+                    "SELECT a.id FROM assistants a JOIN drafts d ON d.assistant_id = a.id "
+                    "WHERE a.owner LIKE 'session:%' AND a.created_at < ? AND d.config = ? AND d.unsent IS NULL "
+                    "AND NOT EXISTS (SELECT 1 FROM assistant_versions v WHERE v.assistant_id = a.id) "
+                    "AND NOT EXISTS (SELECT 1 FROM threads t WHERE t.assistant_id = a.id)",
+                    (before, blank),
+                )
+            ]
+            for table, column in (("drafts", "assistant_id"), ("assistants", "id")):
+                db.conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(i,) for i in ids])
+        return len(ids)
+
+    def checkpoint(self, run_id: int, partial: str) -> None:
+        """Keep the reply streamed so far; recovered if the process dies before the turn ends."""
+        with self.write() as db:
+            db.conn.execute("UPDATE runs SET partial = ? WHERE id = ? AND status = 'in_progress'", (partial, run_id))
+
+    # -- function calls -----------------------------------------------------------------------
+
+    def add_tool_calls(self, run_id: int, thread_id: int, calls: list[tuple[str, str, str, list[str]]]) -> None:
+        """Record the calls a turn ended with: (call_id, name, arguments, problems with the arguments)."""
+        with self.write() as db:
+            self._insert_tool_calls(db, run_id, thread_id, calls, time.time())
+
+    @staticmethod
+    def _insert_tool_calls(
+        db: sqlite_utils.Database,
+        run_id: int,
+        thread_id: int,
+        calls: list[tuple[str, str, str, list[str]]],
+        now: float,
+    ) -> None:
+        db.conn.executemany(
+            "INSERT INTO tool_calls (run_id, thread_id, call_id, name, arguments, problems, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(run_id, thread_id, c, n, a, json.dumps(p), now) for c, n, a, p in calls],
+        )
+
+    def tool_calls(self, run_id: int) -> list[ToolCallRow]:
+        with self.db() as db:
+            rows = db.conn.execute(
+                f"SELECT {', '.join(ToolCallRow.__dataclass_fields__)} FROM tool_calls WHERE run_id = ? ORDER BY id",
+                (run_id,),
+            ).fetchall()
+        return [ToolCallRow(*r[:6], json.loads(r[6]), *r[7:]) for r in rows]
+
+    def thread_tool_calls(self, thread_id: int) -> list[ToolCallRow]:
+        with self.db() as db:
+            rows = db.conn.execute(
+                f"SELECT {', '.join(ToolCallRow.__dataclass_fields__)} FROM tool_calls WHERE thread_id = ? ORDER BY id",
+                (thread_id,),
+            ).fetchall()
+        return [ToolCallRow(*r[:6], json.loads(r[6]), *r[7:]) for r in rows]
+
+    def set_tool_outputs(self, run_id: int, outputs: dict[str, tuple[str, str]], *, answered: bool) -> None:
+        """Keep each call's output (call_id → (output, source)); `answered` once the model has it."""
+        now = time.time() if answered else None
+        with self.write() as db:
+            for call_id, (output, source) in outputs.items():
+                db.conn.execute(
+                    "UPDATE tool_calls SET output = ?, source = ?, status = ?, answered_at = ? "
+                    "WHERE run_id = ? AND call_id = ?",
+                    (output, source, "answered" if answered else "pending", now, run_id, call_id),
+                )
+
+    def running_run(self, thread_id: int) -> int | None:
+        """The thread's turn still in progress (streaming, or being closed), if any."""
+        with self.db() as db:
+            row = db.conn.execute(
+                "SELECT r.id FROM runs r JOIN threads t ON t.id = r.thread_id "
+                "JOIN assistants a ON a.id = t.assistant_id "
+                "WHERE r.thread_id = ? AND r.status = 'in_progress' AND a.owner = ? ORDER BY r.id DESC LIMIT 1",
+                (thread_id, self.owner),
+            ).fetchone()
+        return row[0] if row else None
+
+    def pending_run(self, thread_id: int) -> int | None:
+        """The thread's newest run if it is waiting for function outputs (it survives a reload)."""
+        # A failed attempt to answer leaves the calls pending, so look past failed runs.
+        with self.db() as db:
+            row = db.conn.execute(
+                "SELECT id, status FROM runs WHERE thread_id = ? AND status IN ('completed', 'requires_action') "
+                "ORDER BY id DESC LIMIT 1",
+                (thread_id,),
+            ).fetchone()
+        return row[0] if row and row[1] == "requires_action" else None
 
     def dump(self) -> dict[str, list[dict[str, Any]]]:
         """Every row of every table (for tests and exports)."""
         with self.db() as db:
             return {name: [dict(r) for r in db[name].rows] for name in db.table_names()}
+
+    # -- files and vector stores --------------------------------------------------------------
+
+    def add_vector_store(self, vector_store_id: str, name: str) -> None:
+        with self.write() as db:
+            db.conn.execute(
+                "INSERT OR IGNORE INTO vector_stores (id, owner, name, created_at) VALUES (?, ?, ?, ?)",
+                (vector_store_id, self.owner, name, time.time()),
+            )
+
+    def list_vector_stores(self) -> list[dict[str, Any]]:
+        with self.db() as db:
+            sql = "SELECT id, name, created_at FROM vector_stores WHERE owner = ? ORDER BY created_at DESC"
+            return [dict(r) for r in db.query(sql, [self.owner])]
+
+    def add_file(
+        self,
+        file_id: str,
+        filename: str,
+        size: int,
+        purpose: str,
+        *,
+        vector_store_id: str | None = None,
+        status: str = "uploaded",
+    ) -> int:
+        with self.write() as db:
+            cur = db.conn.execute(
+                "INSERT INTO files (owner, file_id, filename, bytes, purpose, vector_store_id, status, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (self.owner, file_id, filename, size, purpose, vector_store_id, status, time.time()),
+            )
+        return cur.lastrowid
+
+    def set_file_status(self, row_id: int, status: str, error: str | None = None) -> None:
+        with self.write() as db:
+            db.conn.execute(
+                "UPDATE files SET status = ?, error = ? WHERE id = ? AND owner = ?", (status, error, row_id, self.owner)
+            )
+
+    def list_files(self, purpose: str | None = None, vector_store_id: str | None = None) -> list[FileRow]:
+        where, params = ["owner = ?"], [self.owner]
+        if purpose:
+            where.append("purpose = ?")
+            params.append(purpose)
+        if vector_store_id:
+            where.append("vector_store_id = ?")
+            params.append(vector_store_id)
+        with self.db() as db:
+            rows = db.conn.execute(
+                f"SELECT {', '.join(FileRow.__dataclass_fields__)} FROM files WHERE {' AND '.join(where)} ORDER BY id",
+                params,
+            ).fetchall()
+        return [FileRow(*r) for r in rows]
+
+    def filenames(self) -> dict[str, str]:
+        """Upstream file id → the name it was uploaded with (the API's citations may lack it)."""
+        with self.db() as db:
+            rows = db.conn.execute("SELECT file_id, filename FROM files WHERE owner = ?", (self.owner,)).fetchall()
+        return dict(rows)
+
+    def remove_file(self, row_id: int) -> None:
+        with self.write() as db:
+            db.conn.execute("DELETE FROM files WHERE id = ? AND owner = ?", (row_id, self.owner))
+
+    def add_run_files(self, run_id: int, files: list[tuple[str | None, str, str, bytes | None, str | None]]) -> None:
+        """Keep the files a turn generated: (container_id, file_id, filename, content, error)."""
+        now = time.time()
+        with self.write() as db:
+            db.conn.executemany(
+                "INSERT INTO run_files (run_id, container_id, file_id, filename, content, error, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, c, f, n, data, e, now) for c, f, n, data, e in files],
+            )
+
+    def run_files(self, run_ids: list[int]) -> list[RunFile]:
+        if not run_ids:
+            return []
+        marks = ", ".join("?" for _ in run_ids)
+        with self.db() as db:
+            rows = db.conn.execute(
+                "SELECT f.id, f.run_id, f.container_id, f.file_id, f.filename, COALESCE(length(f.content), 0), "
+                f"f.error FROM run_files f {_RUN_OWNER} WHERE f.run_id IN ({marks}) AND a.owner = ? ORDER BY f.id",
+                [*run_ids, self.owner],
+            ).fetchall()
+        return [RunFile(*r) for r in rows]
+
+    def run_file_content(self, run_file_id: int) -> bytes:
+        with self.db() as db:
+            row = db.conn.execute(
+                f"SELECT f.content FROM run_files f {_RUN_OWNER} WHERE f.id = ? AND a.owner = ?",
+                (run_file_id, self.owner),
+            ).fetchone()
+        return bytes(row[0]) if row and row[0] is not None else b""
+
+    # -- the log: conversations, search, usage ------------------------------------------------
+
+    def conversations(
+        self,
+        *,
+        query: str | None = None,
+        assistant_id: int | None = None,
+        version_id: int | None = None,
+        model: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        thread_ids: list[int] | None = None,
+        limit: int = LISTED,
+    ) -> list[dict[str, Any]]:
+        """Threads with their assistant, versions, turns, tokens per model and activity, newest first.
+
+        `query` keeps the threads with a message matching it (full-text search, in SQL with the
+        other filters, so a filtered search never misses a thread); `conversation_ids` counts them all.
+        """
+        where, params = self._thread_where(query, assistant_id, version_id, model, since, until, thread_ids)
+        sql = f"""
+            SELECT t.id, t.title, t.assistant_id, a.name AS assistant, t.conversation_id,
+                   t.created_at AS started, t.updated_at AS last_activity
+            FROM threads t JOIN assistants a ON a.id = t.assistant_id
+            WHERE {where}
+            ORDER BY t.updated_at DESC, t.id DESC LIMIT ?
+        """
+        with self.db() as db:
+            threads = [dict(r) for r in db.query(sql, [*params, limit])]
+            ids = [t["id"] for t in threads]
+            if not ids:
+                return []
+            marks = ", ".join("?" for _ in ids)
+            turns = dict(
+                db.conn.execute(
+                    f"SELECT thread_id, COUNT(*) FROM messages WHERE role = 'user' AND thread_id IN ({marks}) "
+                    "GROUP BY thread_id",
+                    ids,
+                ).fetchall()
+            )
+            versions: dict[int, list[int]] = {}
+            for thread_id, number in db.conn.execute(
+                f"SELECT DISTINCT m.thread_id, v.number FROM messages m JOIN assistant_versions v "
+                f"ON v.id = m.version_id WHERE m.thread_id IN ({marks}) ORDER BY v.number",
+                ids,
+            ):
+                versions.setdefault(thread_id, []).append(number)
+            tokens: dict[int, list[tuple[str, int, int]]] = {}
+            for thread_id, run_model, inp, out in db.conn.execute(
+                f"SELECT thread_id, model, SUM(COALESCE(input_tokens, 0)), SUM(COALESCE(output_tokens, 0)) "
+                f"FROM runs WHERE thread_id IN ({marks}) GROUP BY thread_id, model",
+                ids,
+            ):
+                tokens.setdefault(thread_id, []).append((run_model, inp, out))
+        for t in threads:
+            t["turns"] = turns.get(t["id"], 0)
+            t["versions"] = versions.get(t["id"], [])
+            t["tokens_by_model"] = tokens.get(t["id"], [])
+        return threads
+
+    def search(
+        self, query: str, limit: int = 50, thread_ids: list[int] | None = None, per_thread: int = 1
+    ) -> list[dict[str, Any]]:
+        """Messages matching every word of `query` (the last one as a prefix), best first.
+
+        With `thread_ids`: the first `per_thread` matches of each of those threads, in their order (the
+        snippets under a listed page); read from the threads' messages, a few ms however common the words.
+        """
+        match = fts_query(query)
+        if not match or thread_ids == []:
+            return []
+        columns = """m.thread_id, m.id AS message_id, m.role, m.created_at, t.title, a.name AS assistant,
+                   snippet(messages_fts, 0, '**', '**', '…', 16) AS snippet"""
+        if thread_ids is not None:
+            marks = ", ".join("?" for _ in thread_ids)
+            sql = f"""
+                SELECT {columns}
+                FROM messages m
+                JOIN messages_fts ON messages_fts.rowid = m.id
+                JOIN threads t ON t.id = m.thread_id
+                JOIN assistants a ON a.id = t.assistant_id AND a.owner = ?
+                WHERE m.thread_id IN ({marks}) AND messages_fts MATCH ?
+                ORDER BY m.thread_id, m.id LIMIT ?
+            """
+            with self.db() as db:
+                rows = [dict(r) for r in db.query(sql, [self.owner, *thread_ids, match, self.MAX_SNIPPET_ROWS])]
+            kept: dict[int, list[dict[str, Any]]] = {}
+            for hit in rows:
+                if len(kept.setdefault(hit["thread_id"], [])) < per_thread:
+                    kept[hit["thread_id"]].append(hit)
+            return [hit for thread_id in thread_ids for hit in kept.get(thread_id, [])][:limit]
+        sql = f"""
+            SELECT {columns}
+            FROM messages_fts
+            JOIN messages m ON m.id = messages_fts.rowid
+            JOIN threads t ON t.id = m.thread_id
+            JOIN assistants a ON a.id = t.assistant_id AND a.owner = ?
+            WHERE messages_fts MATCH ? AND messages_fts.rowid >= COALESCE(
+                (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?
+                 ORDER BY rowid DESC LIMIT 1 OFFSET ?), 0)
+            ORDER BY rank LIMIT ?
+        """
+        # Ranking every match of a very common word costs ~100 ms per 100k messages; rank only the
+        # newest RANK_WINDOW matches (bench/log_scale.py).
+        with self.db() as db:
+            return [dict(r) for r in db.query(sql, [self.owner, match, match, RANK_WINDOW - 1, limit])]
+
+    def usage_by_assistant(self) -> dict[int, dict[str, Any]]:
+        """Per assistant: finished runs and tokens per model, summed in SQL (the Assistants table)."""
+        sql = """
+            SELECT t.assistant_id, r.model, COUNT(*), SUM(COALESCE(r.input_tokens, 0)),
+                   SUM(COALESCE(r.output_tokens, 0))
+            FROM runs r JOIN threads t ON t.id = r.thread_id
+            JOIN assistants a ON a.id = t.assistant_id AND a.owner = ?
+            WHERE r.status != 'in_progress' GROUP BY t.assistant_id, r.model
+        """
+        out: dict[int, dict[str, Any]] = {}
+        with self.db() as db:
+            for assistant_id, model, runs, inp, outp in db.conn.execute(sql, (self.owner,)):
+                row = out.setdefault(assistant_id, {"runs": 0, "tokens": 0, "by_model": []})
+                row["runs"] += runs
+                row["tokens"] += inp + outp
+                row["by_model"].append((model, inp, outp))
+        return out
+
+    def models(self) -> list[str]:
+        """The models this owner's runs used (for filters), from the runs_model index."""
+        sql = """
+            SELECT m.model FROM (SELECT DISTINCT model FROM runs WHERE model != '') m
+            WHERE EXISTS (SELECT 1 FROM runs r JOIN threads t ON t.id = r.thread_id
+                          JOIN assistants a ON a.id = t.assistant_id
+                          WHERE r.model = m.model AND a.owner = ?)
+            ORDER BY m.model
+        """
+        with self.db() as db:
+            return [r[0] for r in db.conn.execute(sql, (self.owner,))]
+
+    def delete_thread(self, thread_id: int) -> None:
+        """Remove a thread and everything logged under it."""
+        if self.get_thread(thread_id) is None:
+            raise LookupError(f"No thread {thread_id} for this owner.")
+        runs = "SELECT id FROM runs WHERE thread_id = ?"
+        with self.write() as db:
+            db.conn.execute(f"DELETE FROM run_files WHERE run_id IN ({runs})", (thread_id,))
+            db.conn.execute("DELETE FROM tool_calls WHERE thread_id = ?", (thread_id,))
+            db.conn.execute("DELETE FROM messages WHERE thread_id = ?", (thread_id,))
+            db.conn.execute("DELETE FROM runs WHERE thread_id = ?", (thread_id,))
+            db.conn.execute("DELETE FROM threads WHERE id = ?", (thread_id,))
+
+    def usage(self, since: float | None = None) -> list[dict[str, Any]]:
+        """Every finished run with its assistant, version, model, tokens and timings."""
+        sql = """
+            SELECT r.id, r.created_at, r.status, r.model, r.input_tokens, r.output_tokens, r.total_tokens,
+                   r.ttft_ms, r.latency_ms, t.assistant_id, a.name AS assistant, v.number AS version
+            FROM runs r
+            JOIN threads t ON t.id = r.thread_id
+            JOIN assistants a ON a.id = t.assistant_id AND a.owner = ?
+            LEFT JOIN assistant_versions v ON v.id = r.version_id
+            WHERE r.status != 'in_progress' AND r.created_at >= ?
+            ORDER BY r.id
+        """
+        with self.db() as db:
+            return [dict(r) for r in db.query(sql, [self.owner, since or 0])]
+
+    # -- test sets and replays ----------------------------------------------------------------
+
+    def create_test_set(
+        self,
+        name: str,
+        inputs: list[str],
+        mode: str = "separate",
+        source_thread_id: int | None = None,
+        sources: list[int | None] | None = None,
+    ) -> int:
+        """A named list of inputs; `sources` gives the thread each input came from (None: by hand)."""
+        sources = list(sources) if sources is not None else [source_thread_id] * len(inputs)
+        if len(sources) != len(inputs):
+            raise ValueError("One source per input.")
+        with self.write() as db:
+            cur = db.conn.execute(
+                "INSERT INTO test_sets (owner, name, mode, source_thread_id, created_at) VALUES (?, ?, ?, ?, ?)",
+                (self.owner, name, mode, source_thread_id, time.time()),
+            )
+            set_id = cur.lastrowid
+            db.conn.executemany(
+                "INSERT INTO test_cases (set_id, position, input, source_thread_id) VALUES (?, ?, ?, ?)",
+                [(set_id, n, text, source) for n, (text, source) in enumerate(zip(inputs, sources, strict=True))],
+            )
+        return set_id
+
+    def list_test_sets(self) -> list[dict[str, Any]]:
+        sql = """
+            SELECT s.id, s.name, s.mode, s.source_thread_id, s.created_at,
+                   (SELECT COUNT(*) FROM test_cases c WHERE c.set_id = s.id) AS cases,
+                   (SELECT COUNT(DISTINCT c.source_thread_id) FROM test_cases c WHERE c.set_id = s.id) AS sources,
+                   (SELECT COUNT(*) FROM replays r WHERE r.set_id = s.id) AS replays
+            FROM test_sets s WHERE s.owner = ? ORDER BY s.id DESC
+        """
+        with self.db() as db:
+            return [dict(r) for r in db.query(sql, [self.owner])]
+
+    def get_test_set(self, set_id: int) -> dict[str, Any] | None:
+        with self.db() as db:
+            rows = list(db.query("SELECT * FROM test_sets WHERE id = ? AND owner = ?", [set_id, self.owner]))
+        return dict(rows[0]) if rows else None
+
+    def test_cases(self, set_id: int) -> list[dict[str, Any]]:
+        if self.get_test_set(set_id) is None:
+            raise LookupError(f"No test set {set_id} for this owner.")
+        with self.db() as db:
+            return [
+                dict(r)
+                for r in db.query(
+                    "SELECT id, position, input, source_thread_id FROM test_cases WHERE set_id = ? ORDER BY position",
+                    [set_id],
+                )
+            ]
+
+    def start_replay(self, set_id: int, version_id: int) -> int:
+        if self.get_test_set(set_id) is None or self.get_version(version_id) is None:
+            raise LookupError("No such test set or version for this owner.")
+        with self.write() as db:
+            cur = db.conn.execute(
+                "INSERT INTO replays (set_id, version_id, status, created_at) VALUES (?, ?, 'running', ?)",
+                (set_id, version_id, time.time()),
+            )
+        return cur.lastrowid
+
+    def add_replay_result(self, replay_id: int, case_id: int, **fields: Any) -> None:
+        columns = ["replay_id", "case_id", *fields]
+        with self.write() as db:
+            db.conn.execute(
+                f"INSERT INTO replay_results ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+                [replay_id, case_id, *fields.values()],
+            )
+
+    def finish_replay(self, replay_id: int, status: str) -> None:
+        with self.write() as db:
+            db.conn.execute(
+                "UPDATE replays SET status = ?, finished_at = ? WHERE id = ?", (status, time.time(), replay_id)
+            )
+
+    def list_replays(self, set_id: int) -> list[dict[str, Any]]:
+        sql = """
+            SELECT r.id, r.status, r.created_at, r.finished_at, r.version_id, v.number AS version,
+                   a.name AS assistant, json_extract(v.config, '$.model') AS model
+            FROM replays r JOIN test_sets s ON s.id = r.set_id AND s.owner = ?
+            JOIN assistant_versions v ON v.id = r.version_id JOIN assistants a ON a.id = v.assistant_id
+            WHERE r.set_id = ? ORDER BY r.id DESC
+        """
+        with self.db() as db:
+            return [dict(r) for r in db.query(sql, [self.owner, set_id])]
+
+    def replay_results(self, replay_id: int) -> list[dict[str, Any]]:
+        sql = """
+            SELECT x.case_id, c.position, c.input, x.output, x.status, x.total_tokens, x.latency_ms, x.error,
+                   x.thread_id, x.run_id,
+                   COALESCE(x.input_tokens, run.input_tokens) AS input_tokens,
+                   COALESCE(x.output_tokens, run.output_tokens) AS output_tokens,
+                   COALESCE(x.model, run.model, json_extract(v.config, '$.model')) AS model
+            FROM replay_results x JOIN test_cases c ON c.id = x.case_id
+            JOIN replays r ON r.id = x.replay_id JOIN test_sets s ON s.id = r.set_id AND s.owner = ?
+            JOIN assistant_versions v ON v.id = r.version_id
+            LEFT JOIN runs run ON run.id = x.run_id  -- results logged before migration 8 copied no tokens
+            WHERE x.replay_id = ? ORDER BY c.position
+        """
+        with self.db() as db:
+            return [dict(r) for r in db.query(sql, [self.owner, replay_id])]
+
+    # -- added for the log pages (issue 5) ----------------------------------------------------
+
+    def conversation_ids(
+        self,
+        *,
+        query: str | None = None,
+        assistant_id: int | None = None,
+        version_id: int | None = None,
+        model: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> list[int]:
+        """Every thread matching these filters (as `conversations`), newest first: the true total, and
+        what an export of a filtered or searched set holds. Ids only, so 10,000 cost a few ms."""
+        where, params = self._thread_where(query, assistant_id, version_id, model, since, until, None)
+        sql = f"""
+            SELECT t.id FROM threads t JOIN assistants a ON a.id = t.assistant_id
+            WHERE {where} ORDER BY t.updated_at DESC, t.id DESC
+        """
+        with self.db() as db:
+            return [r[0] for r in db.conn.execute(sql, params)]
+
+    def _thread_where(
+        self,
+        query: str | None,
+        assistant_id: int | None,
+        version_id: int | None,
+        model: str | None,
+        since: float | None,
+        until: float | None,
+        thread_ids: list[int] | None,
+    ) -> tuple[str, list[Any]]:
+        """The WHERE clause over threads t and assistants a shared by the conversation queries."""
+        where, params = ["a.owner = ?"], [self.owner]
+        if query is not None:
+            # A query with no words matches nothing (not everything): the user asked for a search.
+            where.append(
+                "t.id IN (SELECT m.thread_id FROM messages_fts f JOIN messages m ON m.id = f.rowid "
+                "WHERE messages_fts MATCH ?)"
+            )
+            params.append(fts_query(query) or '""')
+        if assistant_id is not None:
+            where.append("t.assistant_id = ?")
+            params.append(assistant_id)
+        if version_id is not None:
+            where.append("t.id IN (SELECT thread_id FROM messages WHERE version_id = ?)")
+            params.append(version_id)
+        if model:
+            where.append("t.id IN (SELECT thread_id FROM runs WHERE model = ?)")
+            params.append(model)
+        if since is not None:
+            where.append("t.updated_at >= ?")
+            params.append(since)
+        if until is not None:
+            where.append("t.created_at < ?")
+            params.append(until)
+        if thread_ids is not None:
+            where.append(f"t.id IN ({', '.join('?' for _ in thread_ids) or 'NULL'})")
+            params.extend(thread_ids)
+        return " AND ".join(where), params
+
+    def set_version_note(self, version_id: int, note: str) -> Version:
+        """Change a version's note. Notes are metadata: the configuration a version ran stays as it was."""
+        version = self.get_version(version_id)
+        if version is None:
+            raise LookupError(f"No version {version_id} for this owner.")
+        note = note.strip()
+        if len(note) > self.MAX_NOTE:
+            raise ValueError(f"A note holds at most {self.MAX_NOTE} characters; this one has {len(note)}.")
+        with self.write() as db:
+            db.conn.execute("UPDATE assistant_versions SET note = ? WHERE id = ?", (note, version_id))
+        version.note = note
+        return version
+
+    def get_replay(self, replay_id: int) -> dict[str, Any] | None:
+        """One replay as `list_replays` lists it, if it is this owner's."""
+        sql = """
+            SELECT r.id, r.set_id, r.status, r.created_at, r.finished_at, r.version_id, v.number AS version,
+                   a.name AS assistant, json_extract(v.config, '$.model') AS model
+            FROM replays r JOIN test_sets s ON s.id = r.set_id AND s.owner = ?
+            JOIN assistant_versions v ON v.id = r.version_id JOIN assistants a ON a.id = v.assistant_id
+            WHERE r.id = ?
+        """
+        with self.db() as db:
+            rows = [dict(r) for r in db.query(sql, [self.owner, replay_id])]
+        return rows[0] if rows else None
+
+    MAX_NOTE = 500  # characters in a version's note
+    MAX_SNIPPET_ROWS = 1000  # matches read for the snippets under a listed page
+
+
+def fts_query(text: str) -> str:
+    """User words → an FTS5 query: each word quoted (no syntax errors), the last one as a prefix
+    when it has 3 letters or more (a 1–2 letter prefix matches most of the log)."""
+    words = re.findall(r"\w+", text or "")
+    if not words:
+        return ""
+    quoted = [f'"{w}"' for w in words]
+    if len(words[-1]) >= 3:
+        quoted[-1] += "*"
+    return " ".join(quoted)
 
 
 def _title(text: str, limit: int = 60) -> str:

@@ -8,16 +8,24 @@ user typed or received is lost. A retry reuses the same message row, so it is ne
 from __future__ import annotations
 
 import json
+import logging
+import queue
+import threading
 import time
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from playground import request as request_map
-from playground.backend import Backend, StreamHandle
+from playground import trace
+from playground.backend import Backend, Call, Created, Delta, Finished, StreamError, StreamHandle
 from playground.client import redact
 from playground.errors import Problem, describe
-from playground.store import Store, Thread, Version
+from playground.settings import CHECKPOINT_EVERY_S
+from playground.store import Store, Thread, ToolCallRow, Version
+from playground.tools import HANDLERS, check_arguments, run_handler
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -33,8 +41,13 @@ class ToolCall:
 
 
 @dataclass
+class Waiting:
+    """Nothing arrived for a while (only with a heartbeat): a chance for the page to breathe."""
+
+
+@dataclass
 class TurnDone:
-    status: str  # completed | incomplete | failed | cancelled
+    status: str  # completed | requires_action | incomplete | failed | cancelled
     run_id: int
     user_message_id: int
     reply_id: int | None
@@ -43,7 +56,10 @@ class TurnDone:
     problem: Problem | None = None
 
 
-TurnEvent = TextDelta | ToolCall | TurnDone
+TurnEvent = TextDelta | ToolCall | Waiting | TurnDone
+
+# How often a waiting consumer looks at the cancel flag when it asked for no heartbeat.
+_POLL_S = 0.1
 
 
 class _Cancelled(Exception):
@@ -51,7 +67,13 @@ class _Cancelled(Exception):
 
 
 class Turn:
-    """Iterate `events()` (or `text_deltas()` for st.write_stream); `result` holds the outcome."""
+    """Iterate `events()` (or `text_deltas()` for st.write_stream); `result` holds the outcome.
+
+    Everything upstream (creating the conversation, opening the stream, reading it) runs on a
+    reader thread that feeds a queue; the consumer, on the caller's thread, writes the log. So
+    `cancel()` ends the turn at once even while the model is still thinking before its first
+    token, and a heartbeat lets a page act on a Stop click between tokens.
+    """
 
     def __init__(
         self,
@@ -64,6 +86,8 @@ class Turn:
         *,
         forget_after: str | None = None,
         forget_all: bool = False,
+        outputs: dict[str, tuple[str, str]] | None = None,
+        continues_run: int | None = None,
         secrets: tuple[str, ...] = (),
     ) -> None:
         self.store = store
@@ -76,109 +100,169 @@ class Turn:
         self.result: TurnDone | None = None
         self.tool_calls: list[ToolCall] = []
         self.requests = 0  # upstream HTTP requests this turn made (before SDK retries)
+        self.outputs = outputs or {}
+        self.continues_run = continues_run
         self._forget_after = forget_after
         self._forget_all = forget_all
-        self._cancelled = False
+        self._cancelled = threading.Event()
+        self._started = False
         self._handle: StreamHandle | None = None
         self._generator: Iterator[TurnEvent] | None = None
         # Written now, before anything can fail: the run exists even if the process dies next.
         self.run_id = store.start_run(thread.id, version.id, user_message_id, version.config.model)
-        with store.write() as db:
-            db.conn.execute("UPDATE messages SET run_id = ? WHERE id = ?", (self.run_id, user_message_id))
+        if continues_run is None:  # the message points at its latest attempt, for errors and retry
+            with store.write() as db:
+                db.conn.execute("UPDATE messages SET run_id = ? WHERE id = ?", (self.run_id, user_message_id))
 
     # -- public -------------------------------------------------------------------------------
 
-    def events(self) -> Iterator[TurnEvent]:
+    def events(self, heartbeat: float | None = None) -> Iterator[TurnEvent]:
+        """The turn's events; with `heartbeat`, a `Waiting` after each that many quiet seconds."""
         if self._generator is None:
-            self._generator = self._run()
+            self._generator = self._run(heartbeat)
         return self._generator
 
-    def text_deltas(self) -> Iterator[str]:
-        """Only the reply's text, for st.write_stream; tool calls and the outcome land in `result`."""
-        for event in self.events():
+    def text_deltas(self, heartbeat: float | None = None) -> Iterator[str]:
+        """Only the reply's text, for st.write_stream ("" on a heartbeat); the rest lands in `result`."""
+        for event in self.events(heartbeat):
             if isinstance(event, TextDelta):
                 yield event.text
-            elif isinstance(event, ToolCall):
-                self.tool_calls.append(event)
+            elif isinstance(event, Waiting):
+                yield ""
 
     def cancel(self) -> None:
-        """Stop the reply: the stream is closed, the partial text is kept and marked incomplete."""
-        self._cancelled = True
-        if self._handle is not None:
-            self._handle.close()
+        """Stop the reply, from any thread: the partial text is kept and the turn marked cancelled."""
+        self._cancelled.set()
+        handle = self._handle
+        if handle is not None:
+            handle.close()
 
     def close(self) -> None:
         """Settle the turn in the log if its consumer went away mid-stream (e.g. a rerun)."""
-        if self._generator is not None:
-            self._generator.close()
-        elif self.result is None:
-            self._cancelled = True
-            for _ in self.events():
+        if self.result is not None:
+            return
+        self._cancelled.set()
+        if self._generator is not None and self._started:
+            self._generator.close()  # raises GeneratorExit at the paused yield; `finally` settles
+        else:
+            # Never started: closing an unstarted generator would skip its `finally`, so run it
+            # to the end as a cancelled turn instead.
+            self._generator = self._run(None)
+            for _ in self._generator:
                 pass
 
     # -- the turn -----------------------------------------------------------------------------
 
-    def _run(self) -> Iterator[TurnEvent]:
+    def _run(self, heartbeat: float | None) -> Iterator[TurnEvent]:
+        self._started = True
         started = time.perf_counter()
         parts: list[str] = []
         usage: dict[str, int] = {}
         outcome: dict[str, Any] = {"status": "failed", "problem": None, "accepted": False}
         ttft_ms: float | None = None
+        checkpointed = started
         fields: dict[str, Any] = {}
+        inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         try:
-            if self._cancelled:
+            if self._cancelled.is_set():
                 raise _Cancelled
-            conversation_id = self._conversation()
-            body = request_map.build(
-                self.version.config,
-                input=request_map.user_message(self.text),
-                conversation_id=conversation_id,
-            )
-            fields["request"] = json.dumps(body, ensure_ascii=False)
-            self.requests += 1
-            self._handle = self.backend.stream(body)
-            fields["request_id"] = self._handle.request_id
-            for event in self._handle.events:
-                if self._cancelled:
-                    outcome["status"] = "cancelled"
+            threading.Thread(target=self._read_upstream, args=(inbox,), daemon=True, name="turn-upstream").start()
+            while True:
+                try:
+                    kind, value = inbox.get(timeout=heartbeat or _POLL_S)
+                except queue.Empty:
+                    if self._cancelled.is_set():
+                        raise _Cancelled from None
+                    if heartbeat:
+                        yield Waiting()
+                    continue
+                if self._cancelled.is_set():
+                    raise _Cancelled
+                if kind == "request":
+                    fields["request"] = value
+                elif kind == "opened":
+                    fields["request_id"] = value
+                elif kind == "failed":
+                    raise value
+                elif kind == "end":
                     break
-                kind = getattr(event, "type", None)
-                if kind in ("response.output_text.delta", "response.refusal.delta"):
+                elif isinstance(value, Delta):
                     if ttft_ms is None:
                         ttft_ms = (time.perf_counter() - started) * 1000
-                    parts.append(event.delta)
-                    yield TextDelta(event.delta)
-                elif kind == "response.created":
+                    parts.append(value.text)
+                    if time.perf_counter() - checkpointed >= CHECKPOINT_EVERY_S:
+                        self.store.checkpoint(self.run_id, "".join(parts))
+                        checkpointed = time.perf_counter()
+                    yield TextDelta(value.text)
+                elif isinstance(value, Created):
                     outcome["accepted"] = True
-                    fields["response_id"] = event.response.id
-                elif kind == "response.output_item.done" and event.item.type == "function_call":
-                    item = event.item
-                    yield ToolCall(item.call_id, item.name, item.arguments)
-                elif kind in ("response.completed", "response.incomplete", "response.failed"):
-                    self._finish_response(event.response, outcome, usage, fields)
-                elif kind == "error":
-                    # The SDK does not raise on a stream's `error` event (openai-python #2487).
+                    fields["response_id"] = value.response_id
+                elif isinstance(value, Call):
+                    call = ToolCall(value.call_id, value.name, value.arguments)
+                    self.tool_calls.append(call)
+                    yield call
+                elif isinstance(value, Finished):
+                    self._finish_response(value, outcome, usage, fields)
+                elif isinstance(value, StreamError):
                     outcome["status"] = "failed"
-                    outcome["problem"] = Problem("stream_error", f"The API reported an error: {event.message}")
+                    outcome["problem"] = Problem("stream_error", f"The API reported an error: {value.message}")
                     break
-            else:
-                if outcome["problem"] is None and outcome["status"] == "failed" and not fields.get("response"):
-                    outcome["status"] = "incomplete"
-                    outcome["problem"] = Problem("cut", "The reply stopped before it was complete. Retry.")
+            if outcome["problem"] is None and outcome["status"] == "failed" and not fields.get("response"):
+                outcome["status"] = "incomplete"
+                outcome["problem"] = Problem("cut", "The reply stopped before it was complete. Retry.")
+            if outcome["status"] == "completed":
+                self._keep_generated_files(fields.get("response"))
         except GeneratorExit:
             outcome["status"] = "cancelled"
             raise
         except _Cancelled:
             outcome["status"] = "cancelled"
         except Exception as exc:  # every failure is logged and shown; nothing escapes as a traceback
-            outcome["status"] = "incomplete" if parts else "failed"
-            outcome["problem"] = describe(exc)
-            fields.setdefault("request_id", getattr(exc, "request_id", None))
+            if self._cancelled.is_set():  # closing the stream from cancel() surfaces as a read error
+                outcome["status"] = "cancelled"
+            else:
+                outcome["status"] = "incomplete" if parts else "failed"
+                outcome["problem"] = self._problem(exc, midway=outcome["accepted"] or bool(parts))
+                fields.setdefault("request_id", getattr(exc, "request_id", None))
         finally:
+            self._cancelled.set()  # the reader stops at its next event, whatever ended the turn
             if self._handle is not None:
                 self._handle.close()
             done = self._settle(parts, usage, outcome, fields, ttft_ms, started)
         yield done
+
+    def _read_upstream(self, inbox: queue.SimpleQueue) -> None:
+        """On the reader thread: every upstream request of the turn, each event into `inbox`."""
+        try:
+            conversation_id = self._conversation()
+            outputs = {call_id: output for call_id, (output, _source) in self.outputs.items()}
+            body = self.backend.request(self.version.config, conversation_id, text=self.text, outputs=outputs)
+            inbox.put(("request", json.dumps(body, ensure_ascii=False)))
+            if self._cancelled.is_set():
+                return
+            self.requests += 1
+            self._handle = self.backend.stream(body)
+            inbox.put(("opened", self._handle.request_id))
+            if self._cancelled.is_set():  # cancelled while the request was on its way
+                self._handle.close()
+                return
+            for event in self._handle.events:
+                inbox.put(("event", event))
+                if self._cancelled.is_set():
+                    return
+            inbox.put(("end", None))
+        except BaseException as exc:  # handed to the consumer, which logs and words it
+            inbox.put(("failed", exc))
+
+    def _problem(self, exc: Exception, *, midway: bool) -> Problem:
+        problem = describe(exc)
+        if midway and problem.kind == "connection":
+            return Problem("cut", "The connection dropped in the middle of the reply; what arrived is kept. Retry.")
+        if problem.kind in ("internal", "malformed"):
+            # A bug or an unreadable stream: the user gets one sentence, the operator the details.
+            detail = redact("".join(traceback.format_exception(exc)), *self.secrets)
+            logger.error("turn of run %s ended by %s\n%s", self.run_id, type(exc).__name__, detail)
+        return problem
 
     def _conversation(self) -> str:
         thread = self.thread
@@ -212,31 +296,47 @@ class Turn:
             self.requests += len(stale)
             self.backend.delete_conversation_items(conversation_id, stale)
 
+    def _keep_generated_files(self, response_json: str | None) -> None:
+        """Fetch the files the code interpreter made, once: its containers expire upstream."""
+        generated = trace.generated_files(response_json)
+        kept: list[tuple[str | None, str, str, bytes | None, str | None]] = []
+        for f in generated:
+            if not f.container_id:
+                kept.append((None, f.file_id, f.filename, None, "No container id was given for this file."))
+                continue
+            try:
+                self.requests += 1
+                kept.append(
+                    (
+                        f.container_id,
+                        f.file_id,
+                        f.filename,
+                        self.backend.container_file(f.container_id, f.file_id),
+                        None,
+                    )
+                )
+            except Exception as exc:  # the reply stands; the file shows what went wrong
+                kept.append((f.container_id, f.file_id, f.filename, None, redact(describe(exc).message, *self.secrets)))
+        if kept:
+            try:
+                self.store.add_run_files(self.run_id, kept)
+            except Exception:  # the reply itself is complete; losing the copies must not undo it
+                logger.exception("could not keep the files of run %s", self.run_id)
+
     @staticmethod
-    def _finish_response(response: Any, outcome: dict[str, Any], usage: dict[str, int], fields: dict) -> None:
+    def _finish_response(done: Finished, outcome: dict[str, Any], usage: dict[str, int], fields: dict) -> None:
         outcome["accepted"] = True
-        fields["response_id"] = response.id
-        if response.output:
-            fields["last_item_id"] = response.output[-1].id
-        if response.usage is not None:
-            usage.update(
-                input_tokens=response.usage.input_tokens,
-                output_tokens=response.usage.output_tokens,
-                total_tokens=response.usage.total_tokens,
-            )
-        fields["response"] = response.model_dump_json(exclude_none=True)
-        if response.status == "completed":
-            outcome["status"] = "completed"
-        elif response.status == "incomplete":
-            reason = getattr(response.incomplete_details, "reason", None) or "unknown"
-            outcome["status"] = "incomplete"
-            hint = " Raise max output tokens to allow longer replies." if reason == "max_output_tokens" else ""
-            outcome["problem"] = Problem("incomplete", f"The reply was cut short ({reason}).{hint}")
-        else:
-            error = response.error
-            message = getattr(error, "message", None) or "no reason given"
-            outcome["status"] = "failed"
-            outcome["problem"] = Problem("response_failed", f"The model could not finish the reply: {message}")
+        fields["response_id"] = done.response_id
+        if done.last_item_id:
+            fields["last_item_id"] = done.last_item_id
+        usage.update(done.usage)
+        fields["response"] = done.record
+        outcome["status"] = done.status
+        if done.status == "incomplete":
+            hint = " Raise max output tokens to allow longer replies." if done.reason == "max_output_tokens" else ""
+            outcome["problem"] = Problem("incomplete", f"The reply was cut short ({done.reason}).{hint}")
+        elif done.status == "failed":
+            outcome["problem"] = Problem("response_failed", f"The model could not finish the reply: {done.reason}")
 
     def _settle(
         self,
@@ -253,23 +353,38 @@ class Turn:
             problem = Problem(
                 problem.kind, redact(problem.message, *self.secrets), problem.retryable, problem.thread_gone
             )
-        if status == "cancelled" and problem is None:
-            problem = Problem("cancelled", "Stopped. The partial reply is kept.")
         text = "".join(parts)
-        reply_status = {"completed": "complete"}.get(status, "incomplete" if text else "failed")
+        if status == "cancelled" and problem is None:
+            said = "Stopped; the partial reply is kept." if text else "Stopped before the reply began."
+            problem = Problem("cancelled", said)
+        calls: list[tuple[str, str, str, list[str]]] = []
+        if status == "completed" and self.tool_calls:
+            status = "requires_action"  # the turn goes on once the calls have outputs
+            calls = [
+                (c.call_id, c.name, c.arguments, check_arguments(self.version.config, c.name, c.arguments))
+                for c in self.tool_calls
+            ]
+        if self.continues_run is not None and status in ("completed", "requires_action"):
+            self.store.set_tool_outputs(self.continues_run, self.outputs, answered=True)
+        accepted = status in ("completed", "requires_action")
+        reply_status = "complete" if accepted else ("incomplete" if text else "failed")
         reply = text or None  # a reply of only tool calls has no text to show as a message
         reply_id = self.store.finish_turn(
             self.run_id,
             user_message_id=self.user_message_id,
-            user_status="complete" if status == "completed" else "failed",
+            # A failed continuation leaves the question answered; its calls stay pending instead.
+            user_status="complete" if accepted or self.continues_run is not None else "failed",
             reply=reply,
             reply_status=reply_status,
             thread_id=self.thread.id,
             version_id=self.version.id,
+            tool_calls=calls,
             status=status,
             error=problem.message if problem else None,
+            problem=problem.kind if problem else None,
             ttft_ms=ttft_ms,
             latency_ms=(time.perf_counter() - started) * 1000,
+            partial=None,  # the reply row holds the text now
             **usage,
             **{k: v for k, v in fields.items() if v is not None},
         )
@@ -306,10 +421,14 @@ def retry(
         raise ValueError("That message was answered; send a new one instead.")
     thread = store.get_thread(message.thread_id)
     assert thread is not None
+    last_user = [m.id for m in store.list_messages(thread.id) if m.role == "user"][-1]
+    if last_user != user_message_id:
+        # Upstream, later turns sit after this one: resending it would put it twice in the thread.
+        raise ValueError("Only the thread's last message can be sent again; copy this one into a new message.")
     runs = store.list_runs(thread.id)
     failed = [r for r in runs if r.user_message_id == user_message_id]
     accepted_before = any(r.response_id for r in failed)
-    completed = [r for r in runs if r.status == "completed" and r.last_item_id]
+    completed = [r for r in runs if r.status in ("completed", "requires_action") and r.last_item_id]
     forget_after = completed[-1].last_item_id if (accepted_before and completed) else None
     forget_all = accepted_before and not completed
     store.set_message_status(user_message_id, "incomplete")
@@ -324,3 +443,103 @@ def retry(
         forget_all=forget_all,
         secrets=secrets,
     )
+
+
+def answer(
+    store: Store,
+    backend: Backend,
+    run_id: int,
+    outputs: dict[str, tuple[str, str]],
+    version: Version,
+    secrets: tuple[str, ...] = (),
+) -> Turn:
+    """Continue a turn that ended with function calls: `outputs` maps call_id → (output, source).
+
+    Every pending call needs an output (the API refuses a partial answer). The outputs are kept
+    before the request, so a failed continuation loses nothing and can be sent again.
+    """
+    run = store.get_run(run_id)
+    if run is None or run.status != "requires_action":
+        raise LookupError(f"Run {run_id} is not waiting for function outputs.")
+    calls = store.tool_calls(run_id)
+    missing = [c.name for c in calls if c.call_id not in outputs]
+    if missing:
+        raise ValueError(f"Give an output for every call: missing {', '.join(missing)}.")
+    store.set_tool_outputs(run_id, outputs, answered=False)
+    thread = store.get_thread(run.thread_id)
+    assert thread is not None and run.user_message_id is not None
+    return Turn(
+        store,
+        backend,
+        thread,
+        version,
+        run.user_message_id,
+        "",
+        outputs={c.call_id: outputs[c.call_id] for c in calls},
+        continues_run=run_id,
+        secrets=secrets,
+    )
+
+
+# How long a script run waits for a turn that another run of the same session is closing.
+SETTLE_WAIT_S = 3.0
+
+
+def settled(store: Store, thread_id: int, timeout: float = SETTLE_WAIT_S) -> bool:
+    """Wait until no turn of the thread is in progress; False if one still is after `timeout`.
+
+    A Stop click (or any rerun) starts the next script run at once, while the stopped run is
+    still closing its turn (Streamlit's fastReruns). Waiting a moment lets the page draw the
+    turn as it ended, not as it was; a turn still running after that is streaming elsewhere.
+    """
+    deadline = time.monotonic() + timeout
+    while store.running_run(thread_id) is not None:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+# A model that keeps calling handled functions is stopped after this many automatic rounds per
+# message, and the calls wait for the user instead: a handler loop must not spend unattended.
+AUTO_ROUNDS_MAX = 5
+
+
+def auto_outputs(
+    store: Store, run_id: int, hand_functions: set[str] = frozenset()
+) -> dict[str, tuple[str, str]] | None:
+    """Outputs for a waiting run when its registered handlers can answer every call, else None.
+
+    Only calls never answered before run by themselves (a continuation that failed keeps its
+    outputs, and is sent again by the user, not in a loop); `hand_functions` names the functions
+    the user chose to answer by typing.
+    """
+    run = store.get_run(run_id)
+    calls = store.tool_calls(run_id)
+    if run is None or not calls or any(c.name not in HANDLERS or c.name in hand_functions or c.output for c in calls):
+        return None
+    rounds = sum(1 for r in store.list_runs(run.thread_id) if r.user_message_id == run.user_message_id)
+    if rounds > AUTO_ROUNDS_MAX:
+        return None
+    return {c.call_id: (run_handler(c.name, c.arguments).output, "handler") for c in calls}
+
+
+def collect_outputs(
+    calls: list[ToolCallRow], hand_calls: set[str], typed: dict[str, str]
+) -> tuple[dict[str, tuple[str, str]], list[str]]:
+    """The outputs to send, and the names of the calls still missing one.
+
+    A call in `hand_calls` (call ids) takes its typed text; one with a handler takes the handler's
+    output (kept from an earlier run of it, or run now).
+    """
+    outputs: dict[str, tuple[str, str]] = {}
+    missing: list[str] = []
+    for c in calls:
+        if c.name in HANDLERS and c.call_id not in hand_calls:
+            kept = c.output if c.source == "handler" else None
+            outputs[c.call_id] = (kept or run_handler(c.name, c.arguments).output, "handler")
+        elif (typed.get(c.call_id) or "").strip():
+            outputs[c.call_id] = (typed[c.call_id].strip(), "hand")
+        else:
+            missing.append(c.name)
+    return outputs, missing

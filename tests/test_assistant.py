@@ -211,3 +211,75 @@ def test_validate_never_raises_and_always_names_a_field(config):
     for problem in config.validate():
         assert problem.field and problem.message
     assert AssistantConfig.from_json(config.to_json()).to_json() == config.to_json()
+
+
+@pytest.mark.parametrize(
+    ("model", "effort", "refused"),
+    [
+        ("gpt-4.1-mini", None, False),
+        ("gpt-5-chat-latest", None, False),  # a chat model, not a reasoning one
+        ("o3", None, True),
+        ("o4-mini", "high", True),
+        ("gpt-5", None, True),
+        ("gpt-5-mini", "minimal", True),
+        ("gpt-5.1", None, False),  # its default effort is "none"
+        ("gpt-5.1", "none", False),
+        ("gpt-5.2", "medium", True),
+    ],
+)
+def test_reasoning_models_refuse_sampling_on_the_field(model, effort, refused):
+    config = AssistantConfig(model=model, reasoning_effort=effort, temperature=0.3)
+    problems = [p for p in config.validate() if p.field == "temperature"]
+    assert bool(problems) is refused
+    if refused:
+        assert model in problems[0].message
+    # Left to the model, nothing is sent and nothing is refused.
+    assert not [p for p in AssistantConfig(model=model, reasoning_effort=effort).validate()]
+
+
+@pytest.mark.parametrize(
+    ("schema", "expected"),
+    [
+        ({"type": "object", "properties": {}, "additionalProperties": False}, []),
+        (
+            {"anyOf": [{"type": "object"}]},
+            [
+                'Strict mode: the top level needs "type": "object".',
+                'Strict mode: (top level).anyOf[0] needs "additionalProperties": false.',
+            ],
+        ),
+        (
+            {
+                "type": "object",
+                "properties": {"a": {"$ref": "#/definitions/A"}},
+                "required": ["a"],
+                "additionalProperties": False,
+                "definitions": {"A": {"type": "object", "properties": {"x": {"type": "string"}}}},
+            },
+            [
+                'Strict mode: definitions.A needs "additionalProperties": false.',
+                "Strict mode: definitions.A must list every property in required; missing ['x'].",
+            ],
+        ),
+        (
+            {
+                "type": "object",
+                "properties": {"maybe": {"type": ["object", "null"]}},
+                "required": ["maybe"],
+                "additionalProperties": False,
+            },
+            ['Strict mode: maybe needs "additionalProperties": false.'],
+        ),
+        (
+            {
+                "type": "object",
+                "properties": {"pair": {"type": "array", "prefixItems": [{"type": "object"}]}},
+                "required": ["pair"],
+                "additionalProperties": False,
+            },
+            ['Strict mode: pair[0] needs "additionalProperties": false.'],
+        ),
+    ],
+)
+def test_strict_mode_checks_every_object_the_api_would_refuse(schema, expected):
+    assert schema_problems(json.dumps(schema), strict=True) == expected

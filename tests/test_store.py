@@ -2,6 +2,7 @@
 
 import sqlite3
 import threading
+import time
 
 import pytest
 
@@ -103,14 +104,22 @@ def test_update_run_rejects_unknown_fields(store):
         store.update_run(run, owner="x")
 
 
-def test_interrupted_runs_are_closed(store):
+def test_interrupted_runs_are_closed_on_the_next_start(tmp_path):
+    import playground.store as store_module
+
+    store = Store(tmp_path / "log.db")
     a = store.create_assistant()
     t = store.create_thread(a.id)
-    run = store.start_run(t.id, None, 1, "m")
+    message = store.add_message(t.id, "user", "cut off", status="incomplete")
+    run = store.start_run(t.id, None, message, "m")
     with store.write() as db:
-        db.conn.execute("UPDATE runs SET created_at = created_at - 3600 WHERE id = ?", (run,))
-    assert store.recover_interrupted_runs() == 1
+        db.conn.execute("UPDATE messages SET run_id = ? WHERE id = ?", (run, message))
+    store_module._migrated.clear()  # as if the process had restarted
+    store_module._PROCESS_STARTED = time.time() + 1
+    Store(tmp_path / "log.db")
     assert store.get_run(run).status == "incomplete"
+    m = store.get_message(message)
+    assert (m.status, m.run_status) == ("failed", "incomplete") and m.error.startswith("Interrupted")
 
 
 def test_a_failed_transaction_writes_nothing(store):
@@ -142,3 +151,23 @@ def test_concurrent_writers_lose_nothing(tmp_path):
         w.join()
     assert errors == []
     assert sum(store.count_messages(t) for t in threads) == 400
+
+
+def test_anonymous_work_is_adopted_and_blank_sessions_of_a_dead_process_are_forgotten(tmp_path):
+    path = tmp_path / "log.db"
+    anonymous = Store(path, owner="session:abc")
+    edited = anonymous.create_assistant()
+    anonymous.save_draft(edited.id, AssistantConfig(name="Half done"))
+    blank = anonymous.create_assistant()
+    mine = Store(path, owner="key:123")
+    assert mine.adopt("session:abc") == 2
+    assert {a["id"] for a in mine.list_assistants()} == {edited.id, blank.id}
+    assert anonymous.list_assistants() == []
+
+    other = Store(path, owner="session:old")
+    left_blank, left_edited = other.create_assistant(), other.create_assistant()
+    other.save_draft(left_edited.id, AssistantConfig(name="Kept"))
+    assert other.forget_empty_sessions(before=time.time() + 1) == 1
+    assert [a["id"] for a in other.list_assistants()] == [left_edited.id]
+    assert other.get_assistant(left_blank.id) is None
+    assert len(mine.list_assistants()) == 2  # a key's log is never swept
