@@ -5,13 +5,14 @@ Not a page: the leading underscore keeps it out of the navigation.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 import streamlit as st
 
 from playground import settings
 from playground.backend import ResponsesBackend
-from playground.client import ApiKey, make_client, mask, owner_for, resolve_key
+from playground.client import ApiKey, make_client, mask, owner_for, redact, resolve_key
 from playground.errors import describe
 from playground.store import Store
 
@@ -41,24 +42,38 @@ def _secrets() -> dict:
 
 
 def connection() -> Connection:
-    key = resolve_key(st.session_state.get("api_key"), _secrets())
-    return Connection(key, settings.base_url(), Store(settings.db_path(), owner_for(key)))
+    ss = st.session_state
+    key = resolve_key(ss.get("api_key"), _secrets())
+    visitor = ss.setdefault("visitor", uuid.uuid4().hex[:16])
+    store = Store(settings.db_path(), owner_for(key, visitor))
+    if ss.get("owner") != store.owner:
+        previous = ss.get("owner")
+        if previous and previous.startswith("session:"):
+            # What the visitor built before connecting becomes theirs under the key.
+            store.adopt(previous)
+        ss.owner = store.owner
+    return Connection(key, settings.base_url(), store)
 
 
 @st.cache_data(ttl=600, show_spinner=False, max_entries=64)
-def _models(fingerprint: str, base_url: str | None, _key: ApiKey) -> list[str]:
-    # Cached per key fingerprint and base URL (both in the cache key); `_key` is only the means.
-    return ResponsesBackend(make_client(_key, base_url)).list_models()
+def _models(fingerprint: str, base_url: str | None, _key: ApiKey) -> tuple[dict[str, str | None], str | None]:
+    """The live model list (id → announced shutdown date), or the fallback list and why.
+    Failures are cached too, so a broken endpoint costs one request per 10 minutes, not one per
+    rerun; "Check connection" clears it.
 
-
-def model_options(conn: Connection) -> tuple[list[str], str | None]:
-    """The live model list, or the fallback list and the reason the live one failed."""
-    if conn.key is None:
-        return list(settings.FALLBACK_MODELS), "Add an API key to load the live model list."
+    Cached per key fingerprint and base URL (both in the cache key); `_key` is only the means.
+    """
     try:
-        return _models(conn.key.fingerprint, conn.base_url, conn.key), None
+        return ResponsesBackend(make_client(_key, base_url, quick=True)).list_models(), None
     except Exception as exc:
-        return list(settings.FALLBACK_MODELS), describe(exc).message
+        return dict.fromkeys(settings.FALLBACK_MODELS), redact(describe(exc).message, _key.value)
+
+
+def model_options(conn: Connection) -> tuple[dict[str, str | None], str | None]:
+    """Model id → its announced shutdown date, and why the list is the fallback one (if it is)."""
+    if conn.key is None:
+        return dict.fromkeys(settings.FALLBACK_MODELS), "Add an API key to load the live model list."
+    return _models(conn.key.fingerprint, conn.base_url, conn.key)
 
 
 def connection_box(conn: Connection) -> None:
@@ -67,6 +82,8 @@ def connection_box(conn: Connection) -> None:
             "OpenAI API key",
             type="password",
             key="api_key",
+            # Drawn by every page: without this, switching pages would drop the typed key.
+            persist_state="session",
             placeholder="sk-…",
             help="Kept in this browser session only; never written to disk.",
         )
@@ -81,11 +98,12 @@ def connection_box(conn: Connection) -> None:
             st.caption(f"Key {mask(conn.key.value)} · {source[conn.key.source]}")
         st.caption(f"Base URL: `{conn.base_url or 'https://api.openai.com/v1'}`")
         if st.button("Check connection", icon=":material/network_check:", disabled=conn.key is None):
+            _models.clear()
             try:
                 count = len(conn.backend().list_models())
                 st.success(f"Connected: {count} models available.")
             except Exception as exc:
-                st.error(describe(exc).message)
+                st.error(redact(describe(exc).message, conn.key.value))
 
 
 def setup_panel() -> None:

@@ -1,37 +1,127 @@
-"""Assistants: every assistant in the log, with model, versions and last use; open one or start anew."""
+"""Assistants: every assistant in the log with versions, threads, turns, tokens, cost; open, clone, archive."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from pages._common import connection, connection_box
-from playground import editor
+from playground import export, legacy, usage
 
 conn = connection()
 store = conn.store
 connection_box(conn)
+ss = st.session_state
 
 
 def open_in_playground(assistant_id: int) -> None:
-    st.session_state.assistant_id = assistant_id
+    ss.assistant_id = assistant_id
     st.switch_page("pages/playground.py")
 
 
 st.title("Assistants")
 st.caption("Each assistant is a versioned configuration kept in your log. Open one to edit it and talk to it.")
-if st.button("New assistant", type="primary", icon=":material/add:"):
+top = st.columns([2, 2, 1.2], vertical_alignment="bottom")
+wanted = top[0].text_input("Filter by name", key="assistants_filter", placeholder="Type part of a name")
+archived = top[1].toggle("Show archived", key="assistants_archived")
+if top[2].button("New assistant", type="primary", icon=":material/add:", width="stretch"):
     open_in_playground(store.create_assistant().id)
 
-assistants = store.list_assistants()
+
+def import_text(text: str) -> list[tuple[bool, str, list[str]]]:
+    """(imported?, headline, notes) per assistant, or one problem sentence."""
+    if not text.strip():
+        return [(False, "Paste or upload a JSON file first.", [])]
+    try:
+        if '"assistant-playground/version"' in text:
+            config = export.version_from_json(text)
+            assistant = store.create_assistant(config)
+            if config.validate():
+                return [(True, f"Imported “{config.name}” as a draft: fix the marked fields, then save a version.", [])]
+            store.save_version(assistant.id, config, note="imported from a version file")
+            return [(True, f"Imported “{config.name}” as v1.", [])]
+        results = legacy.import_into(store, text)
+    except ValueError as exc:
+        return [(False, str(exc), [])]
+    return [
+        (True, f"“{r.name or 'Untitled'}”: " + (f"v{r.version_number}" if r.version_number else "draft only"), r.notes)
+        for r in results
+    ]
+
+
+with st.expander("Import", icon=":material/upload:"):
+    st.caption(
+        "Paste or upload what the old Assistants API returned (`assistants.retrieve` or `assistants.list`), "
+        "or a version exported from here. What maps becomes a new assistant; what does not is listed."
+    )
+    uploaded = st.file_uploader("JSON file", type=["json"], key="import_file")
+    pasted = st.text_area("or paste JSON", key="import_text", height=120)
+    if st.button("Import", key="import_go", icon=":material/upload:"):
+        text = uploaded.getvalue().decode("utf-8", errors="replace") if uploaded else pasted
+        ss.import_results = import_text(text)
+for imported, headline, notes in ss.pop("import_results", None) or []:
+    if imported:
+        st.success(headline, icon=":material/upload:")
+    else:
+        st.error(headline, icon=":material/error:")
+    for note in notes:
+        st.caption(f"• {note}")
+
+assistants = [
+    a for a in store.list_assistants(include_archived=archived) if wanted.strip().lower() in (a["name"] or "").lower()
+]
 if not assistants:
-    st.info("No assistants yet. Create one to start.")
+    st.info("No assistants yet. Create one to start." if not wanted else "No assistant matches that name.")
+    st.stop()
+
+prices = usage.load_prices()
+totals = store.usage_by_assistant()
 tz = st.context.timezone
+rows = []
 for a in assistants:
-    with st.container(border=True, key=f"assistant_{a['id']}"):
-        name_col, meta_col, open_col = st.columns([3, 4, 1.3], vertical_alignment="center")
-        name_col.markdown(f"**{a['name'] or 'Untitled assistant #' + str(a['id'])}**")
-        last = editor.clock(a["last_used"], tz) if a["last_used"] else "never"
-        versions = f"{a['versions']} version{'s' if a['versions'] != 1 else ''}" if a["versions"] else "not created"
-        meta_col.caption(f"`{a['model'] or '—'}` · {versions} · {a['threads']} threads · last used {last}")
-        if open_col.button("Open", key=f"open_{a['id']}", icon=":material/open_in_new:"):
-            open_in_playground(a["id"])
+    stats = totals.get(a["id"])
+    rows.append(
+        {
+            "name": a["name"] or f"Untitled assistant #{a['id']}",
+            "model": a["model"] or "—",
+            "versions": a["versions"],
+            "threads": a["threads"],
+            "turns": stats["runs"] if stats else 0,
+            "tokens": stats["tokens"] if stats else 0,
+            "est. cost": usage.money(usage.thread_cost(stats["by_model"], prices)) if stats else "—",
+            "last used": a["last_used"],
+            "archived": bool(a["archived_at"]),
+        }
+    )
+table = pd.DataFrame(rows)
+table["last used"] = usage.local_times(table["last used"], tz)  # a time, so the column sorts by time
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    column_config={"last used": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm", help="Empty: never")},
+)
+
+ids = [a["id"] for a in assistants]
+names = {a["id"]: rows[i]["name"] for i, a in enumerate(assistants)}
+picked = st.selectbox("Assistant", ids, format_func=names.get, key="assistants_pick")
+buttons = st.columns(4)
+if buttons[0].button("Open in playground", key=f"open_{picked}", icon=":material/open_in_new:", width="stretch"):
+    open_in_playground(picked)
+if buttons[1].button("Versions", key=f"versions_{picked}", icon=":material/history:", width="stretch"):
+    ss.versions_assistant = picked
+    st.switch_page("pages/versions.py")
+if buttons[2].button("Clone", key=f"clone_{picked}", icon=":material/content_copy:", width="stretch"):
+    clone = store.clone_assistant(picked)
+    st.toast(f"Cloned as “{store.get_assistant(clone.id).name}”", icon=":material/content_copy:")
+    st.rerun()
+is_archived = next(a["archived_at"] for a in assistants if a["id"] == picked) is not None
+if buttons[3].button(
+    "Unarchive" if is_archived else "Archive",
+    key=f"archive_{picked}",
+    icon=":material/unarchive:" if is_archived else ":material/archive:",
+    width="stretch",
+):
+    store.archive_assistant(picked, archived=not is_archived)
+    st.rerun()
+st.caption("Archiving hides an assistant from the lists; its versions and conversations stay in the log.")

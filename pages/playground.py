@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import time
 
-import pandas as pd
 import streamlit as st
 
+from pages._chat import AVATARS, history, render_message, trace_dialog
 from pages._common import Connection, connection, connection_box, model_options, setup_panel
+from pages._panel import commit, config_panel
 from playground import editor, turn
-from playground.assistant import (
-    DESCRIPTION_MAX,
-    INSTRUCTIONS_MAX,
-    NAME_MAX,
-    REASONING_EFFORTS,
-    RESPONSE_FORMATS,
-    is_reasoning_model,
-)
-from playground.store import Message, Store
+from playground.store import Store
+from playground.tools import HANDLERS
 
-HISTORY_WINDOW = 200  # messages drawn per rerun; older ones stay in the log
 ss = st.session_state
 
 
@@ -49,9 +42,18 @@ def choose_assistant(store: Store) -> int:
     if wanted is None or store.get_assistant(wanted) is None:
         existing = store.list_assistants()
         wanted = existing[0]["id"] if existing else store.create_assistant().id
+    if ss.get("loaded_assistant") == wanted and "cfg.name" not in ss:
+        # Streamlit drops widget state while another page is shown: refill the panel from the draft.
+        keep = ss.get("thread_id")
+        load_assistant(store, wanted)
+        ss.thread_id = keep
     if ss.get("loaded_assistant") != wanted:
         load_assistant(store, wanted)
         ss.loaded_assistant = wanted
+        resumed = ss.pop("resume_thread", None)  # sent here from Conversations
+        if resumed and (t := store.get_thread(resumed)) and t.assistant_id == wanted:
+            ss.thread_id = t.id
+            st.query_params["thread"] = str(t.id)
         thread = st.query_params.get("thread")
         if thread and thread.isdigit() and (t := store.get_thread(int(thread))) and t.assistant_id == wanted:
             ss.thread_id = t.id
@@ -61,11 +63,6 @@ def choose_assistant(store: Store) -> int:
     elif "thread" in st.query_params:
         del st.query_params["thread"]
     return wanted
-
-
-def on_edit() -> None:
-    """Every edit is written to the draft at once, valid or not."""
-    ss.draft_saved_at = ss.conn.store.save_draft(ss.assistant_id, editor.from_state(ss))
 
 
 # -- sidebar ----------------------------------------------------------------------------------
@@ -109,7 +106,12 @@ def sidebar(conn: Connection, assistant_id: int) -> None:
                 st.rerun()
 
 
-@st.dialog("Start a new thread?")
+def _dismiss_new_thread() -> None:
+    ss.confirm_new_thread = False
+
+
+# Closing with Esc or × must clear the flag too, or the dialog would reopen on the next rerun.
+@st.dialog("Start a new thread?", on_dismiss=_dismiss_new_thread)
 def confirm_new_thread() -> None:
     st.write("The current thread stays in the log; you can resume it from the sidebar.")
     yes, no = st.columns(2)
@@ -122,259 +124,106 @@ def confirm_new_thread() -> None:
         st.rerun()
 
 
-# -- configuration panel ----------------------------------------------------------------------
-
-
-def field_errors(errors, *names: str) -> None:
-    for message in editor.errors_for(errors, *names):
-        st.error(message, icon=":material/error:")
-
-
-@st.fragment
-def config_panel(models: list[str], models_problem: str | None) -> None:
-    store: Store = ss.conn.store
-    config = editor.from_state(ss)
-    errors = config.validate()
-
-    with st.container(border=True, key="config"):
-        st.markdown("**Basic information**")
-        st.text_input("Name", key="cfg.name", max_chars=NAME_MAX, on_change=on_edit, placeholder="Support bot")
-        field_errors(errors, "name")
-        st.text_input("Description", key="cfg.description", max_chars=DESCRIPTION_MAX, on_change=on_edit)
-        field_errors(errors, "description")
-
-        st.markdown("**Instructions**")
-        st.text_area(
-            "Instructions",
-            key="cfg.instructions",
-            height=180,
-            on_change=on_edit,
-            label_visibility="collapsed",
-            placeholder="You are a helpful assistant that…",
-        )
-        st.caption(f"{len(ss.get('cfg.instructions') or ''):,} / {INSTRUCTIONS_MAX:,} characters")
-        field_errors(errors, "instructions")
-
-        st.markdown("**Model**")
-        current = ss.get("cfg.model") or ""
-        options = models if current in models or not current else [current, *models]
-        st.selectbox(
-            "Model",
-            options,
-            key="cfg.model",
-            accept_new_options=True,
-            on_change=on_edit,
-            label_visibility="collapsed",
-            help="Pick from the list or type any model id.",
-        )
-        if models_problem:
-            st.caption(f":material/warning: Showing a fallback list. {models_problem}")
-        field_errors(errors, "model")
-
-        st.markdown("**Tools**")
-        st.toggle("File search", key="cfg.file_search", on_change=on_edit)
-        if ss.get("cfg.file_search"):
-            st.text_input("Vector store ids", key="cfg.vector_store_ids", on_change=on_edit, placeholder="vs_…")
-            st.number_input(
-                "Max results (1–50)", key="cfg.max_num_results", min_value=1, max_value=50, on_change=on_edit
-            )
-        field_errors(errors, "file_search")
-        st.toggle("Code interpreter", key="cfg.code_interpreter", on_change=on_edit)
-        if ss.get("cfg.code_interpreter"):
-            st.text_input("File ids for the container", key="cfg.code_file_ids", on_change=on_edit)
-        field_errors(errors, "code_interpreter", "tools")
-        st.toggle("Functions", key="cfg.functions_on", on_change=on_edit)
-        if ss.get("cfg.functions_on"):
-            functions_editor(errors)
-
-        with st.expander("Model configuration", icon=":material/tune:"):
-            st.selectbox("Response format", RESPONSE_FORMATS, key="cfg.response_format", on_change=on_edit)
-            if ss.get("cfg.response_format") == "json_schema":
-                st.text_input("Schema name", key="cfg.schema_name", on_change=on_edit)
-                st.text_area("JSON schema", key="cfg.schema", height=200, on_change=on_edit)
-                st.checkbox("Strict", key="cfg.schema_strict", on_change=on_edit)
-            field_errors(errors, "response_format")
-            st.slider("Temperature", 0.0, 2.0, step=0.01, key="cfg.temperature", on_change=on_edit)
-            st.slider("Top P", 0.0, 1.0, step=0.01, key="cfg.top_p", on_change=on_edit)
-            field_errors(errors, "temperature", "top_p")
-            if is_reasoning_model(config.model) or config.reasoning_effort:
-                st.selectbox(
-                    "Reasoning effort",
-                    [editor.MODEL_DEFAULT, *REASONING_EFFORTS],
-                    key="cfg.reasoning_effort",
-                    on_change=on_edit,
-                    help="Not every model takes every value; the API says which it refuses.",
-                )
-                field_errors(errors, "reasoning_effort")
-            st.number_input(
-                "Max output tokens",
-                key="cfg.max_output_tokens",
-                min_value=16,
-                step=256,
-                on_change=on_edit,
-                placeholder="model default",
-            )
-            field_errors(errors, "max_output_tokens")
-
-        st.markdown("**Metadata**")
-        edited = st.data_editor(
-            pd.DataFrame(ss.get("cfg.metadata_base") or [], columns=["key", "value"]),
-            key="cfg.metadata_editor",
-            num_rows="dynamic",
-            width="stretch",
-            hide_index=True,
-            column_config={
-                "key": st.column_config.TextColumn("Key", max_chars=64),
-                "value": st.column_config.TextColumn("Value", max_chars=512),
-            },
-        )
-        rows = edited.to_dict("records")
-        if editor.rows_to_metadata(rows) != editor.rows_to_metadata(ss.get("cfg.metadata")):
-            ss["cfg.metadata"] = rows
-            on_edit()
-        st.caption("Up to 16 pairs; keys ≤ 64 characters, values ≤ 512.")
-        field_errors(errors, "metadata")
-
-    actions(store)
-
-
-def functions_editor(errors) -> None:
-    count = int(ss.get("cfg.fn_count") or 0)
-    for i in range(count):
-        with st.container(border=True, key=f"fn_box_{i}"):
-            st.text_input("Function name", key=f"cfg.fn.{i}.name", on_change=on_edit)
-            field_errors(errors, f"functions[{i}].name")
-            st.text_input("Description", key=f"cfg.fn.{i}.description", on_change=on_edit)
-            st.text_area("Parameters (JSON Schema)", key=f"cfg.fn.{i}.parameters", height=160, on_change=on_edit)
-            field_errors(errors, f"functions[{i}].parameters")
-            st.checkbox("Strict", key=f"cfg.fn.{i}.strict", on_change=on_edit)
-            st.button("Remove", key=f"fn_remove_{i}", on_click=remove_function, args=(i,), icon=":material/delete:")
-    example = st.selectbox("Add a function", list(editor.FUNCTION_EXAMPLES), key="fn_example")
-    st.button("Add function", on_click=add_function, args=(example,), icon=":material/add:")
-
-
-def add_function(example: str) -> None:
-    config = editor.from_state(ss)
-    config.functions.append(editor.FUNCTION_EXAMPLES[example])
-    _reload_config(config)
-
-
-def remove_function(index: int) -> None:
-    config = editor.from_state(ss)
-    del config.functions[index]
-    _reload_config(config)
-
-
-def _reload_config(config) -> None:
-    for key in [k for k in ss if str(k).startswith("cfg.fn.")]:
-        del ss[key]
-    state = editor.to_state(config)
-    state["cfg.functions_on"] = True
-    ss.update({k: v for k, v in state.items() if k.startswith(("cfg.fn", "cfg.functions_on"))})
-    on_edit()
-
-
-def actions(store: Store) -> None:
-    config = editor.from_state(ss)
-    latest = store.latest_version(ss.assistant_id)
-    left, right = st.columns([1, 1])
-    label = "Update" if latest else "Create"
-    if left.button(label, type="primary", key="save_version", icon=":material/save:", width="stretch"):
-        problems = config.validate()
-        if problems:
-            st.error(f"Not saved: {len(problems)} field(s) need attention (marked above).")
-        else:
-            store.save_draft(ss.assistant_id, config)
-            version, _ = store.save_version(ss.assistant_id, config)
-            st.toast(f"Saved version {version.number}", icon=":material/check:")
-            latest = version
-    if right.button("Back to assistants", key="back", icon=":material/arrow_back:", width="stretch"):
-        st.switch_page("pages/assistants.py")
-    save_status_line()
-
-
-@st.fragment(run_every=1.5)
-def save_status_line() -> None:
-    """Ticks on its own: turns a paused, valid edit into a version and says where saving stands."""
-    store: Store = ss.conn.store
-    draft = store.get_draft(ss.assistant_id)
-    if draft is None:
-        return
-    config, updated_at = draft
-    latest = store.latest_version(ss.assistant_id)
-    now = time.time()
-    if editor.autosave_due(
-        has_versions=latest is not None,
-        draft=config,
-        latest=latest.config if latest else None,
-        draft_updated_at=updated_at,
-        now=now,
-    ):
-        latest, _ = store.save_version(ss.assistant_id, config, note="auto-saved")
-    st.caption(
-        editor.save_status(
-            draft=config,
-            latest_number=latest.number if latest else None,
-            latest=latest.config if latest else None,
-            latest_at=latest.created_at if latest else None,
-            draft_updated_at=updated_at,
-            now=now,
-            timezone=st.context.timezone,
-        ),
-        help="Every edit is kept as a draft at once; a valid draft becomes a version after a 3-second pause.",
-    )
-
-
 # -- chat -------------------------------------------------------------------------------------
 
-AVATARS = {"user": ":material/person:", "assistant": ":material/smart_toy:"}
+
+def pending_calls(conn: Connection, thread_id: int | None) -> bool:
+    """Answer a turn's function calls: handlers run by themselves, the rest wait for typed outputs.
+
+    True while calls wait. The calls, and anything typed for them, are in the log, so a reload
+    finds them as they were.
+    """
+    store = conn.store
+    run_id = store.pending_run(thread_id) if thread_id else None
+    if run_id is None:
+        return False
+    hand_functions = {name for name, on in ss.setdefault("hand_functions", {}).items() if on}
+    auto = turn.auto_outputs(store, run_id, hand_functions)
+    if auto is not None:
+        version = commit()
+        if version is not None:
+            stream_turn(turn.answer(store, conn.backend(), run_id, auto, version, secrets=conn.secrets))
+        st.warning("The handlers' outputs are not sent: fix the configuration fields marked in red first.")
+    calls = store.tool_calls(run_id)
+    with st.container(border=True, key="pending_calls"):
+        st.markdown(f"**Waiting for {len(calls)} function output{'s' if len(calls) > 1 else ''}** to continue.")
+        last = store.list_runs(thread_id)[-1]
+        if last.id != run_id and last.status == "failed" and last.error:
+            st.error(f"Sending the outputs failed: {last.error}", icon=":material/error:")
+        missing = ss.pop("missing_outputs", [])
+        for c in calls:
+            st.markdown(f"`{c.name}` · call `{c.call_id}`")
+            hand_key = f"call.{c.call_id}.by_hand"
+            if c.name in HANDLERS:
+                ss.setdefault(hand_key, c.name in hand_functions)
+                st.toggle("Type the output myself", key=hand_key, on_change=_remember_hand, args=(c.name, hand_key))
+            if c.name not in HANDLERS or ss.get(hand_key):
+                output_key = f"call.{c.call_id}.output"
+                ss.setdefault(output_key, c.output if c.source == "hand" else "")
+                st.text_area(
+                    "Output (text or JSON)", key=output_key, height=90, on_change=_keep_typed, args=(run_id, c)
+                )
+                if c.name in missing:
+                    st.error(f"Type an output for {c.name}.", icon=":material/error:")
+            elif c.source == "handler" and c.output:
+                st.caption("The handler's output, sent again with the others:")
+                st.code(c.output, language="json", wrap_lines=True)
+            else:
+                st.caption(f"The {c.name} handler runs when you send.")
+        if st.button("Send outputs", key="send_outputs", type="primary", icon=":material/send:"):
+            hand_calls = {c.call_id for c in calls if c.name not in HANDLERS or ss.get(f"call.{c.call_id}.by_hand")}
+            typed = {c.call_id: ss.get(f"call.{c.call_id}.output") or "" for c in calls}
+            outputs, ss.missing_outputs = turn.collect_outputs(calls, hand_calls, typed)
+            if not ss.missing_outputs:
+                version = commit()
+                if version is not None:
+                    stream_turn(turn.answer(store, conn.backend(), run_id, outputs, version, secrets=conn.secrets))
+                ss.unsent_retry = True
+            st.rerun()
+    return True
 
 
-def render_message(m: Message, *, show_error: bool) -> None:
-    with st.chat_message(m.role, avatar=AVATARS.get(m.role)):
-        # Markdown without unsafe_allow_html: any HTML in model output is shown as text.
-        st.markdown(m.content)
-        badge = [editor.clock(m.created_at, st.context.timezone)]
-        if m.role == "assistant":
-            badge += [m.model or "", f"v{m.version_number}" if m.version_number else ""]
-            if m.status != "complete":
-                badge.append(f":orange[{m.status}]")
-        st.caption(" · ".join(b for b in badge if b))
-        if show_error and m.error:
-            st.error(m.error, icon=":material/error:")
+def _remember_hand(name: str, key: str) -> None:
+    # The choice holds for the function's later calls in this session too.
+    ss.hand_functions[name] = bool(ss.get(key))
 
 
-def history(store: Store, thread_id: int | None) -> list[Message]:
-    if not thread_id:
-        st.caption("A new thread starts with your first message.")
-        return []
-    messages = store.list_messages(thread_id, limit=HISTORY_WINDOW)
-    total = store.count_messages(thread_id)
-    if total > len(messages):
-        st.caption(f"{total - len(messages):,} earlier messages are in the log and not shown here.")
-    answered = {m.run_id for m in messages if m.role == "assistant"}
-    for m in messages:
-        render_message(m, show_error=m.role == "assistant" or m.run_id not in answered)
-    return messages
+def _keep_typed(run_id: int, call) -> None:
+    text = ss.get(f"call.{call.call_id}.output") or ""
+    ss.conn.store.set_tool_outputs(run_id, {call.call_id: (text, "hand")}, answered=False)
+
+
+HEARTBEAT_S = 0.25  # how soon a Stop click takes effect while no token arrives
 
 
 def stream_turn(the_turn: turn.Turn) -> None:
     """Stream one reply into the chat; the log is settled even if the user navigates away."""
     with st.chat_message("assistant", avatar=AVATARS["assistant"]):
-        waiting = st.empty()
-        waiting.caption(":material/more_horiz: typing…")
-        st.button("Stop", key="stop_turn", icon=":material/stop_circle:")
+        body = st.container()
+        st.button("Stop", key="stop_turn", icon=":material/stop_circle:", help="Keeps what has arrived so far.")
+        with body:
+            waiting = st.empty()
+            waiting.caption(":material/more_horiz: typing")
 
         def deltas():
-            first = True
-            for chunk in the_turn.text_deltas():
-                if first:
+            ticks, began = 0, time.monotonic()
+            for chunk in the_turn.text_deltas(heartbeat=HEARTBEAT_S):
+                if chunk:
+                    ticks = -1
                     waiting.empty()
-                    first = False
-                yield chunk
+                    yield chunk
+                elif ticks >= 0:
+                    # Each update is also where Streamlit acts on a Stop click (an interruption point).
+                    waited = int(time.monotonic() - began)
+                    clock = f" · {waited} s" if waited >= 3 else ""
+                    waiting.caption(f":material/more_horiz: typing{'.' * (ticks % 3 + 1)}{clock}")
+                    ticks += 1
+                else:
+                    waiting.empty()
 
         try:
-            st.write_stream(deltas(), cursor="▌")
+            with body:
+                st.write_stream(deltas(), cursor="▌")
         finally:
             # A Stop click or any rerun interrupts the script here; close() logs the turn as stopped.
             the_turn.close()
@@ -383,30 +232,67 @@ def stream_turn(the_turn: turn.Turn) -> None:
 
 def send(conn: Connection, text: str) -> None:
     store = conn.store
-    config = editor.from_state(ss)
-    problems = config.validate()
-    if problems:
-        ss.unsent = text
-        return
-    store.save_draft(ss.assistant_id, config)
-    version, _ = store.save_version(ss.assistant_id, config)
+    version = commit()
+    if version is None:
+        # Refused before any request: the text is kept in the log until it can be sent.
+        store.set_unsent(ss.assistant_id, text)
+        st.rerun()
+    store.set_unsent(ss.assistant_id, None)
+    ss.pop(unsent_key(), None)
     if not ss.get("thread_id"):
         ss.thread_id = store.create_thread(ss.assistant_id).id
         st.query_params["thread"] = str(ss.thread_id)
-    ss.pop("unsent", None)
     the_turn = turn.start(store, conn.backend(), ss.thread_id, version, text, secrets=conn.secrets)
     render_message(store.get_message(the_turn.user_message_id), show_error=False)
     stream_turn(the_turn)
 
 
 def retry(conn: Connection, message_id: int) -> None:
-    store = conn.store
-    config = editor.from_state(ss)
-    if config.validate():
+    version = commit()
+    if version is None:
         ss.unsent_retry = True
+        st.rerun()
+    try:
+        the_turn = turn.retry(conn.store, conn.backend(), message_id, version, secrets=conn.secrets)
+    except (ValueError, LookupError) as exc:
+        st.error(str(exc), icon=":material/error:")
         return
-    version, _ = store.save_version(ss.assistant_id, config)
-    stream_turn(turn.retry(store, conn.backend(), message_id, version, secrets=conn.secrets))
+    stream_turn(the_turn)
+
+
+def unsent_key() -> str:
+    return f"unsent.{ss.assistant_id}"
+
+
+def unsent_message(store: Store) -> None:
+    """A message refused because the configuration had problems, kept until it is sent or dropped."""
+    text = store.get_unsent(ss.assistant_id)
+    if not text:
+        return
+    with st.container(border=True, key="unsent"):
+        st.warning(
+            "Not sent yet: the configuration has problems (marked in red on the right). Your message is kept, "
+            "also across a reload; fix the configuration, then send it.",
+            icon=":material/edit_note:",
+        )
+        ss.setdefault(unsent_key(), text)
+        st.text_area("Your message", key=unsent_key(), height=90, on_change=_keep_unsent)
+        send_col, drop_col = st.columns(2)
+        send_col.button("Send", key="send_unsent", type="primary", icon=":material/send:", on_click=_ask_send_unsent)
+        drop_col.button("Discard", key="discard_unsent", icon=":material/delete:", on_click=_discard_unsent)
+
+
+def _keep_unsent() -> None:
+    ss.conn.store.set_unsent(ss.assistant_id, ss.get(unsent_key()) or None)
+
+
+def _ask_send_unsent() -> None:
+    ss.sending_unsent = ss.get(unsent_key()) or ""
+
+
+def _discard_unsent() -> None:
+    ss.conn.store.set_unsent(ss.assistant_id, None)
+    ss.pop(unsent_key(), None)
 
 
 def chat(conn: Connection) -> None:
@@ -419,41 +305,50 @@ def chat(conn: Connection) -> None:
         head += f" · `{thread.conversation_id}`"
     st.caption(head)
 
+    if thread and not turn.settled(store, thread.id):
+        streaming_elsewhere(thread.id)
+    retry_id = ss.pop("retry_id", None)
     box = st.container(height=560, key="history")
     with box:
         messages = history(store, ss.get("thread_id"))
-    last = messages[-1] if messages else None
-    if last is not None and last.role == "user" and last.status != "complete" and last.run_status != "in_progress":
-        gone = last.error and "no longer exists upstream" in last.error
+    last_user = next((m for m in reversed(messages) if m.role == "user"), None)
+    failed = last_user is not None and last_user.status != "complete" and last_user.run_status != "in_progress"
+    if failed and not retry_id:
         with box:
-            if gone:
+            if last_user.problem == "conversation_gone":
                 st.button("Start a new thread", key="gone_new_thread", on_click=_new_thread, type="primary")
             elif conn.key:
-                st.button("Retry", key="retry", icon=":material/refresh:", on_click=_ask_retry, args=(last.id,))
-    if ss.get("unsent"):
-        box.warning(
-            "Not sent: the configuration has problems (marked in red on the right). Your message is kept "
-            "below; fix the configuration and send it again.",
-            icon=":material/edit_note:",
-        )
-        box.code(ss.unsent, language=None, wrap_lines=True)
-
+                st.button("Retry", key="retry", icon=":material/refresh:", on_click=_ask_retry, args=(last_user.id,))
+    if ss.pop("unsent_retry", False):
+        box.warning("Not sent: fix the configuration fields marked in red first.", icon=":material/edit_note:")
+    with box:
+        unsent_message(store)
+        waiting = pending_calls(conn, ss.get("thread_id")) if conn.key else False
     if conn.key is None:
         setup_panel()
     prompt = st.chat_input(
-        "Message the assistant (Enter sends, Shift+Enter for a new line)",
+        "Answer the function calls above first"
+        if waiting
+        else "Message the assistant (Enter sends, Shift+Enter for a new line)",
         key="prompt",
-        disabled=conn.key is None,
+        disabled=conn.key is None or waiting,
         submit_mode="disable",
     )
-    if prompt and conn.key:
+    resend = ss.pop("sending_unsent", None)
+    if (prompt or resend) and conn.key:
         with box:
-            send(conn, prompt)
-            if ss.get("unsent"):
-                st.rerun()
-    elif (message_id := ss.pop("retry_id", None)) and conn.key:
+            send(conn, prompt or resend)
+    elif retry_id and conn.key:
         with box:
-            retry(conn, message_id)
+            retry(conn, retry_id)
+
+
+@st.fragment(run_every=1.0)
+def streaming_elsewhere(thread_id: int) -> None:
+    """A reply of this thread is streaming in another tab or session: redraw once it has ended."""
+    if turn.settled(ss.conn.store, thread_id, timeout=0):
+        st.rerun(scope="app")
+    st.caption(":material/more_horiz: A reply is still being written in another tab; it appears here when done.")
 
 
 def _ask_retry(message_id: int) -> None:
@@ -468,14 +363,12 @@ def _new_thread() -> None:
 
 conn = connection()
 ss.conn = conn
-if ss.get("owner") != conn.store.owner:  # a different key sees a different log
-    ss.owner = conn.store.owner
-    ss.pop("loaded_assistant", None)
-    ss.pop("assistant_id", None)
 assistant_id = choose_assistant(conn.store)
 sidebar(conn, assistant_id)
 if ss.get("confirm_new_thread"):
     confirm_new_thread()
+if ss.get("trace_run"):
+    trace_dialog(conn.store, ss.trace_run, conn.secrets)
 
 models, models_problem = model_options(conn)
 chat_col, config_col = st.columns([3, 2], gap="medium")

@@ -1,0 +1,384 @@
+"""The Playground's configuration panel: one fragment per section, the actions, the save status.
+
+Layout and wiring only: what a config is and whether it is valid is `playground.assistant`; how
+widget values map to it, and when a draft becomes a version, is `playground.editor`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from pages._files import code_files, file_search_files
+from playground import editor
+from playground.assistant import (
+    DESCRIPTION_MAX,
+    INSTRUCTIONS_MAX,
+    NAME_MAX,
+    RANKERS,
+    REASONING_EFFORTS,
+    RESPONSE_FORMATS,
+    is_reasoning_model,
+    sampling_problem,
+)
+from playground.store import Store, Version
+
+ss = st.session_state
+
+
+def on_edit() -> None:
+    """Every edit is written to the draft at once, valid or not."""
+    ss.draft_saved_at = ss.conn.store.save_draft(ss.assistant_id, editor.from_state(ss))
+
+
+# -- configuration panel ----------------------------------------------------------------------
+
+
+def field_errors(errors, *names: str) -> None:
+    for message in editor.errors_for(errors, *names):
+        st.error(message, icon=":material/error:")
+
+
+def config_panel(models: dict[str, str | None], models_problem: str | None) -> None:
+    """The configuration, one fragment per section: an edit reruns its own section only.
+
+    A section whose edit changes what another section shows (an error message there, or whether
+    reasoning effort applies) asks for one full rerun, so the panel never shows stale messages.
+    """
+    ss.panel_view = panel_view()
+    # Save and its status come first, so Create/Update never sits below the fold.
+    actions(ss.conn.store)
+    with st.container(border=True, key="config"):
+        basic_section()
+        instructions_section()
+        model_section(models, models_problem)
+        tools_section()
+        model_config_section()
+        metadata_section()
+
+
+def panel_view() -> tuple:
+    config = editor.from_state(ss)
+    errors = tuple((e.field, e.message) for e in config.validate())
+    return errors, is_reasoning_model(config.model) or bool(config.reasoning_effort)
+
+
+def section_errors() -> list:
+    """This section's view of the errors; a full rerun first if other sections would go stale."""
+    view = panel_view()
+    if view != ss.get("panel_view"):
+        ss.panel_view = view
+        st.rerun()
+    return editor.from_state(ss).validate()
+
+
+def on_rename() -> None:
+    on_edit()
+    ss.renamed = True
+
+
+@st.fragment
+def basic_section() -> None:
+    if ss.pop("renamed", False):
+        st.rerun()  # the sidebar's assistant picker shows the name too
+    errors = section_errors()
+    st.markdown("**Basic information**")
+    st.text_input("Name", key="cfg.name", max_chars=NAME_MAX, on_change=on_rename, placeholder="Support bot")
+    field_errors(errors, "name")
+    st.text_input("Description", key="cfg.description", max_chars=DESCRIPTION_MAX, on_change=on_edit)
+    field_errors(errors, "description")
+
+
+@st.fragment
+def instructions_section() -> None:
+    errors = section_errors()
+    st.markdown("**Instructions**")
+    st.text_area(
+        "Instructions",
+        key="cfg.instructions",
+        height=180,
+        on_change=on_edit,
+        label_visibility="collapsed",
+        placeholder="You are a helpful assistant that…",
+    )
+    st.caption(f"{len(ss.get('cfg.instructions') or ''):,} / {INSTRUCTIONS_MAX:,} characters")
+    field_errors(errors, "instructions")
+
+
+@st.fragment
+def model_section(models: dict[str, str | None], models_problem: str | None) -> None:
+    errors = section_errors()
+    st.markdown("**Model**")
+    current = ss.get("cfg.model") or ""
+    options = list(models) if current in models or not current else [current, *models]
+    st.selectbox(
+        "Model",
+        options,
+        key="cfg.model",
+        accept_new_options=True,
+        on_change=on_edit,
+        label_visibility="collapsed",
+        help="Pick from the list or type any model id.",
+    )
+    notice = editor.shutdown_notice(ss.get("cfg.model") or "", models.get(ss.get("cfg.model") or ""))
+    if notice and notice[1]:
+        st.warning(notice[0], icon=":material/event_busy:")
+    elif notice:
+        st.caption(f":material/event: {notice[0]}")
+    if models_problem:
+        st.caption(f":material/warning: Showing a fallback list. {models_problem}")
+    field_errors(errors, "model")
+
+
+@st.fragment
+def tools_section() -> None:
+    errors = section_errors()
+    st.markdown("**Tools**")
+    st.toggle("File search", key="cfg.file_search", on_change=on_edit)
+    if ss.get("cfg.file_search"):
+        st.text_input("Vector store ids", key="cfg.vector_store_ids", on_change=on_edit, placeholder="vs_…")
+        st.number_input(
+            "Max results (1–50)",
+            key="cfg.max_num_results",
+            min_value=1,
+            max_value=50,
+            on_change=on_edit,
+            placeholder="model default",
+        )
+        ranker, threshold = st.columns(2)
+        ranker.selectbox("Ranker", [editor.MODEL_DEFAULT, *RANKERS], key="cfg.ranker", on_change=on_edit)
+        threshold.number_input(
+            "Score threshold (0–1)",
+            key="cfg.score_threshold",
+            min_value=0.0,
+            max_value=1.0,
+            step=0.05,
+            on_change=on_edit,
+            placeholder="none",
+            help="Results scoring below this are dropped.",
+        )
+        field_errors(errors, "file_search")
+        if ss.conn.key:
+            file_search_files(ss.conn, on_edit)
+    else:
+        field_errors(errors, "file_search")
+    st.toggle("Code interpreter", key="cfg.code_interpreter", on_change=on_edit)
+    if ss.get("cfg.code_interpreter"):
+        st.text_input("File ids for the container", key="cfg.code_file_ids", on_change=on_edit)
+        field_errors(errors, "code_interpreter")
+        if ss.conn.key:
+            code_files(ss.conn, on_edit)
+    else:
+        field_errors(errors, "code_interpreter")
+    field_errors(errors, "tools")
+    st.toggle("Functions", key="cfg.functions_on", on_change=on_edit)
+    if ss.get("cfg.functions_on"):
+        functions_editor(errors)
+
+
+@st.fragment
+def model_config_section() -> None:
+    errors = section_errors()
+    config = editor.from_state(ss)
+    fields = ("response_format", "temperature", "top_p", "reasoning_effort", "max_output_tokens")
+    # Open when it holds a problem, so "marked in red" is never hidden in a closed expander.
+    with st.expander("Model configuration", icon=":material/tune:", expanded=bool(editor.errors_for(errors, *fields))):
+        st.selectbox("Response format", RESPONSE_FORMATS, key="cfg.response_format", on_change=on_edit)
+        if ss.get("cfg.response_format") == "json_schema":
+            st.text_input("Schema name", key="cfg.schema_name", on_change=on_edit)
+            st.text_input("Schema description", key="cfg.schema_description", on_change=on_edit)
+            st.text_area(
+                "JSON schema",
+                key="cfg.schema",
+                height=200,
+                on_change=on_edit,
+                help="Checked when you leave the field (or press Ctrl+Enter).",
+            )
+            st.checkbox("Strict", key="cfg.schema_strict", on_change=on_edit)
+        field_errors(errors, "response_format")
+        refused = sampling_problem(config.model, config.reasoning_effort)
+        st.toggle(
+            "Custom sampling",
+            key="cfg.sampling",
+            on_change=on_edit,
+            help="Off: temperature and Top P are left to the model (nothing is sent).",
+        )
+        if ss.get("cfg.sampling"):
+            st.slider("Temperature", 0.0, 2.0, step=0.01, key="cfg.temperature", on_change=on_edit)
+            st.slider("Top P", 0.0, 1.0, step=0.01, key="cfg.top_p", on_change=on_edit)
+            field_errors(errors, "temperature", "top_p")
+        elif refused:
+            st.caption(f"{config.model} sets its own sampling.")
+        if is_reasoning_model(config.model) or config.reasoning_effort:
+            st.selectbox(
+                "Reasoning effort",
+                [editor.MODEL_DEFAULT, *REASONING_EFFORTS],
+                key="cfg.reasoning_effort",
+                on_change=on_edit,
+                help="Not every model takes every value; the API says which it refuses.",
+            )
+            field_errors(errors, "reasoning_effort")
+        st.number_input(
+            "Max output tokens",
+            key="cfg.max_output_tokens",
+            min_value=16,
+            step=256,
+            on_change=on_edit,
+            placeholder="model default",
+        )
+        field_errors(errors, "max_output_tokens")
+
+
+@st.fragment
+def metadata_section() -> None:
+    errors = section_errors()
+    st.markdown("**Metadata**")
+    edited = st.data_editor(
+        pd.DataFrame(ss.get("cfg.metadata_base") or [], columns=["key", "value"]),
+        key="cfg.metadata_editor",
+        num_rows="dynamic",
+        width="stretch",
+        hide_index=True,
+        column_config={
+            "key": st.column_config.TextColumn("Key", max_chars=64),
+            "value": st.column_config.TextColumn("Value", max_chars=512),
+        },
+    )
+    rows = edited.to_dict("records")
+    if editor.rows_to_metadata(rows) != editor.rows_to_metadata(ss.get("cfg.metadata")):
+        ss["cfg.metadata"] = rows
+        on_edit()
+        if panel_view() != ss.get("panel_view"):
+            st.rerun()
+    st.caption("Up to 16 pairs; keys ≤ 64 characters, values ≤ 512.")
+    field_errors(errors, "metadata")
+    for key in editor.duplicate_keys(rows):
+        st.error(f"The key {key!r} appears more than once; only its last value is kept.", icon=":material/error:")
+
+
+def functions_editor(errors) -> None:
+    count = int(ss.get("cfg.fn_count") or 0)
+    for i in range(count):
+        with st.container(border=True, key=f"fn_box_{i}"):
+            st.text_input("Function name", key=f"cfg.fn.{i}.name", on_change=on_edit)
+            field_errors(errors, f"functions[{i}].name")
+            st.text_input("Description", key=f"cfg.fn.{i}.description", on_change=on_edit)
+            st.text_area("Parameters (JSON Schema)", key=f"cfg.fn.{i}.parameters", height=160, on_change=on_edit)
+            field_errors(errors, f"functions[{i}].parameters")
+            st.checkbox("Strict", key=f"cfg.fn.{i}.strict", on_change=on_edit)
+            st.button("Remove", key=f"fn_remove_{i}", on_click=remove_function, args=(i,), icon=":material/delete:")
+    example = st.selectbox("Add a function", list(editor.FUNCTION_EXAMPLES), key="fn_example")
+    st.button("Add function", on_click=add_function, args=(example,), icon=":material/add:")
+
+
+def add_function(example: str) -> None:
+    config = editor.from_state(ss)
+    config.functions.append(editor.FUNCTION_EXAMPLES[example])
+    _reload_config(config)
+
+
+def remove_function(index: int) -> None:
+    config = editor.from_state(ss)
+    del config.functions[index]
+    _reload_config(config)
+
+
+def _reload_config(config) -> None:
+    for key in [k for k in ss if str(k).startswith("cfg.fn.")]:
+        del ss[key]
+    state = editor.to_state(config)
+    state["cfg.functions_on"] = True
+    ss.update({k: v for k, v in state.items() if k.startswith(("cfg.fn", "cfg.functions_on"))})
+    on_edit()
+
+
+def actions(store: Store) -> None:
+    latest = store.latest_version(ss.assistant_id)
+    left, right = st.columns([1, 1])
+    label = "Update" if latest else "Create"
+    # A callback saves before this run draws the button, so its label is right at once.
+    left.button(
+        label, type="primary", key="save_version", icon=":material/save:", width="stretch", on_click=save_version
+    )
+    if right.button("Back to assistants", key="back", icon=":material/arrow_back:", width="stretch"):
+        st.switch_page("pages/assistants.py")
+    st.text_input(
+        "Version note",
+        key=note_key(),
+        placeholder="Note for the next version (optional)",
+        label_visibility="collapsed",
+        max_chars=200,
+    )
+    if error := ss.pop("save_error", None):
+        st.error(error)
+    if saved := ss.pop("saved_version", None):
+        st.toast(f"Saved version {saved}", icon=":material/check:")
+    save_status_line()
+
+
+def note_key() -> str:
+    # A new key empties the box once its note has gone into a version.
+    return f"version_note.{ss.get('note_generation', 0)}"
+
+
+def typed_note() -> str:
+    return (ss.get(note_key()) or "").strip()
+
+
+def note_used() -> None:
+    ss.note_generation = ss.get("note_generation", 0) + 1
+
+
+def commit(note: str = "") -> Version | None:
+    """The panel's config as a version (None, with the problems marked, when it is not valid)."""
+    store: Store = ss.conn.store
+    latest = store.latest_version(ss.assistant_id)
+    version, _ = editor.commit(store, ss.assistant_id, editor.from_state(ss), note=typed_note() or note)
+    ss.draft_saved_at = time.time()
+    if version is not None and (latest is None or version.id != latest.id):
+        ss.saved_version = version.number
+        if typed_note():
+            note_used()  # the note went into this version; an unchanged config keeps it for the next
+    return version
+
+
+def save_version() -> None:
+    if commit() is None:
+        problems = editor.from_state(ss).validate()
+        ss.save_error = f"Not saved: {len(problems)} field(s) need attention (marked below)."
+
+
+@st.fragment(run_every=1.5)
+def save_status_line() -> None:
+    """Ticks on its own: turns a paused, valid edit into a version and says where saving stands."""
+    store: Store = ss.conn.store
+    draft = store.get_draft(ss.assistant_id)
+    if draft is None:
+        return
+    config, updated_at = draft
+    latest = store.latest_version(ss.assistant_id)
+    now = time.time()
+    if editor.autosave_due(
+        has_versions=latest is not None,
+        draft=config,
+        latest=latest.config if latest else None,
+        draft_updated_at=updated_at,
+        now=now,
+    ):
+        latest, created = store.save_version(ss.assistant_id, config, note=typed_note() or "auto-saved")
+        if created and typed_note():
+            note_used()
+    st.caption(
+        editor.save_status(
+            draft=config,
+            latest_number=latest.number if latest else None,
+            latest=latest.config if latest else None,
+            latest_at=latest.created_at if latest else None,
+            draft_updated_at=updated_at,
+            now=now,
+            timezone=st.context.timezone,
+        ),
+        help="Every edit is kept as a draft at once; a valid draft becomes a version after a 3-second pause.",
+    )
