@@ -1,0 +1,243 @@
+"""Test sets and replays: run the same inputs on any version and compare the outputs with a baseline.
+
+A test set is a named list of inputs, saved from the user turns of one or more conversations or
+written by hand. `separate` sets run each input on a thread of its own (independent cases);
+`conversation` sets send each source conversation's inputs in order on one thread, re-running the
+real conversations. Every replay and each result are kept in the log, and every turn is an ordinary
+logged turn; results carry tokens and model, so each row and each replay has an estimated cost.
+"""
+
+from __future__ import annotations
+
+import difflib
+import statistics
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from playground import turn, usage
+from playground.backend import Backend
+from playground.store import Store, Thread, Version
+
+MODES = ("separate", "conversation")
+MAX_CASES = 200
+
+
+def parse_inputs(text: str) -> list[str]:
+    """Hand-written inputs: separated by a line holding only `---` (so an input may span lines)."""
+    blocks, current = [], []
+    for line in text.splitlines():
+        if line.strip() == "---":
+            blocks.append("\n".join(current))
+            current = []
+        else:
+            current.append(line)
+    blocks.append("\n".join(current))
+    return [b.strip() for b in blocks if b.strip()]
+
+
+def check(name: str, inputs: list[str]) -> list[str]:
+    """What stops these from being saved as a test set; empty when they can be."""
+    problems = []
+    if not name.strip():
+        problems.append("Give the test set a name.")
+    if not inputs:
+        problems.append("Add at least one input.")
+    if len(inputs) > MAX_CASES:
+        problems.append(f"At most {MAX_CASES} inputs per test set; this has {len(inputs)}.")
+    return problems
+
+
+def from_thread(store: Store, thread_id: int) -> list[str]:
+    """A conversation's user turns, in order."""
+    return [m.content for m in store.list_messages(thread_id) if m.role == "user" and m.content.strip()]
+
+
+def from_threads(store: Store, thread_ids: list[int]) -> tuple[list[str], list[int]]:
+    """The user turns of several conversations, each conversation's in order, and the thread each came from."""
+    inputs: list[str] = []
+    sources: list[int] = []
+    for thread_id in thread_ids:
+        turns = from_thread(store, thread_id)
+        inputs += turns
+        sources += [thread_id] * len(turns)
+    return inputs, sources
+
+
+def save(
+    store: Store,
+    name: str,
+    inputs: list[str],
+    mode: str = "separate",
+    source_thread_id: int | None = None,
+    sources: list[int] | None = None,
+) -> int:
+    """Keep `inputs` as a test set. `sources` (one thread id per input) lets a set hold several
+    conversations: in `conversation` mode each one replays in order on a thread of its own."""
+    problems = check(name, inputs)
+    if problems:
+        raise ValueError(" ".join(problems))
+    if mode not in MODES:
+        raise ValueError(f"Mode must be one of {', '.join(MODES)}.")
+    if sources is not None and len(set(sources)) == 1:
+        source_thread_id = sources[0]
+    return store.create_test_set(name.strip(), inputs, mode, source_thread_id, sources=sources)
+
+
+def run(
+    store: Store,
+    backend: Callable[[], Backend],
+    set_id: int,
+    version: Version,
+    secrets: tuple[str, ...] = (),
+) -> Iterator[dict[str, Any]]:
+    """Replay the set on `version`, yielding each case's result as it is logged.
+
+    If the consumer stops early, the replay is marked `stopped` with the results so far kept.
+    """
+    test_set = store.get_test_set(set_id)
+    if test_set is None:
+        raise LookupError(f"No test set {set_id}.")
+    cases = store.test_cases(set_id)
+    replay_id = store.start_replay(set_id, version.id)
+    # In conversation mode the inputs of one source conversation share a thread, in order.
+    shared: dict[int | None, Thread] = {}
+    status = "stopped"
+    try:
+        for case in cases:
+            if test_set["mode"] == "conversation":
+                source = case.get("source_thread_id")
+                if source not in shared:
+                    shared[source] = store.create_thread(version.assistant_id)
+                thread = shared[source]
+            else:
+                thread = store.create_thread(version.assistant_id)
+            t = turn.start(store, backend(), thread.id, version, case["input"], secrets=secrets)
+            try:
+                for _ in t.events():
+                    pass
+            finally:
+                t.close()
+            done = t.result
+            assert done is not None
+            run_row = store.get_run(done.run_id)
+            result = {
+                "thread_id": thread.id,
+                "run_id": done.run_id,
+                "output": done.text,
+                "status": done.status,
+                "total_tokens": run_row.total_tokens if run_row else None,
+                "input_tokens": run_row.input_tokens if run_row else None,
+                "output_tokens": run_row.output_tokens if run_row else None,
+                "model": run_row.model if run_row else version.config.model,
+                "latency_ms": run_row.latency_ms if run_row else None,
+                "error": done.problem.message if done.problem else None,
+            }
+            store.add_replay_result(replay_id, case["id"], **result)
+            yield {"replay_id": replay_id, "position": case["position"], "input": case["input"], **result}
+        status = "completed"
+    finally:
+        store.finish_replay(replay_id, status)
+
+
+def row_cost(row: dict[str, Any], prices: dict[str, usage.Price]) -> float | None:
+    """A result's estimated cost; None when its model has no price or its tokens were not reported."""
+    if row.get("input_tokens") is None and row.get("output_tokens") is None:
+        return None if row.get("total_tokens") else 0.0
+    return usage.cost(row.get("model") or "", row.get("input_tokens"), row.get("output_tokens"), prices)
+
+
+def _ms(value: float | None) -> int | None:
+    return round(value) if value is not None else None
+
+
+def compare_rows(
+    store: Store, replay_id: int, baseline_id: int | None = None, prices: dict[str, usage.Price] | None = None
+) -> list[dict[str, Any]]:
+    """One row per input: this replay's output, tokens, cost, latency and status, and with a baseline
+    the same for the baseline, beside it, with their similarity and a diff. Costs are floats (None:
+    no price)."""
+    prices = usage.load_prices() if prices is None else prices
+    rows = store.replay_results(replay_id)
+    base = {r["case_id"]: r for r in store.replay_results(baseline_id)} if baseline_id else {}
+    out = []
+    for r in rows:
+        b = base.get(r["case_id"])
+        row = {
+            "#": r["position"] + 1,
+            "input": r["input"],
+            "output": r["output"],
+            "status": r["status"],
+            "input tokens": r["input_tokens"],
+            "output tokens": r["output_tokens"],
+            "tokens": r["total_tokens"],
+            "cost": row_cost(r, prices),
+            "latency ms": _ms(r["latency_ms"]),
+            "error": r["error"],
+        }
+        if baseline_id:
+            before = b["output"] if b else ""
+            row["baseline output"] = before if b else "(not in baseline)"
+            row["baseline status"] = b["status"] if b else None
+            row["baseline tokens"] = b["total_tokens"] if b else None
+            row["baseline cost"] = row_cost(b, prices) if b else None
+            row["baseline latency ms"] = _ms(b["latency_ms"]) if b else None
+            row["similarity"] = round(difflib.SequenceMatcher(None, before, r["output"]).ratio(), 2)
+            row["diff"] = "\n".join(
+                difflib.unified_diff(before.splitlines(), r["output"].splitlines(), "baseline", "this", lineterm="")
+            )
+        out.append(row)
+    return out
+
+
+def totals(store: Store, replay_id: int, prices: dict[str, usage.Price] | None = None) -> dict[str, Any]:
+    """A replay in numbers: inputs run, completed, failures, tokens, estimated cost (None if any
+    result has no price: an undercount would mislead), and median latency."""
+    prices = usage.load_prices() if prices is None else prices
+    rows = store.replay_results(replay_id)
+    costs = [row_cost(r, prices) for r in rows]
+    latencies = sorted(r["latency_ms"] for r in rows if r["latency_ms"] is not None)
+    return {
+        "inputs": len(rows),
+        "completed": sum(r["status"] == "completed" for r in rows),
+        "failures": sum(r["status"] != "completed" for r in rows),
+        "input tokens": sum(r["input_tokens"] or 0 for r in rows),
+        "output tokens": sum(r["output_tokens"] or 0 for r in rows),
+        "total tokens": sum(r["total_tokens"] or 0 for r in rows),
+        "estimated cost": None if any(c is None for c in costs) else sum(costs),
+        "median latency ms": statistics.median(latencies) if latencies else None,
+    }
+
+
+def side_by_side(this: dict[str, Any], baseline: dict[str, Any]) -> list[dict[str, str]]:
+    """Two replays' totals as rows (measure, this, baseline, change), formatted for reading."""
+
+    def show(key: str, value: Any) -> str:
+        if value is None:
+            return "no price" if key == "estimated cost" else "—"
+        if key == "estimated cost":
+            return usage.money(value)
+        if key == "median latency ms":
+            return f"{value:,.0f} ms"
+        return f"{value:,}"
+
+    def change(key: str, a: Any, b: Any) -> str:
+        if a is None or b is None or key == "inputs":
+            return ""
+        delta = a - b
+        if key == "estimated cost":
+            text = usage.money(abs(delta))
+        elif key == "median latency ms":
+            text = f"{abs(delta):,.0f} ms"
+        else:
+            text = f"{abs(delta):,}"
+        if delta == 0:
+            return "same"
+        sign = "+" if delta > 0 else "−"
+        pct = f" ({sign}{abs(delta) / b:.0%})" if b else ""
+        return sign + text + pct
+
+    return [
+        {"measure": key.replace(" ms", ""), "this replay": show(key, this[key]), "baseline": show(key, baseline[key]),
+         "change": change(key, this[key], baseline[key])}
+        for key in this
+    ]  # fmt: skip
