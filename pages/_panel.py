@@ -26,6 +26,8 @@ from playground.assistant import (
 from playground.store import Store, Version
 
 ss = st.session_state
+# Widgets drawn only sometimes (behind a toggle or a choice) keep what was typed while hidden.
+KEEP = "page"
 
 
 def on_edit() -> None:
@@ -138,26 +140,34 @@ def tools_section() -> None:
     st.markdown("**Tools**")
     st.toggle("File search", key="cfg.file_search", on_change=on_edit)
     if ss.get("cfg.file_search"):
-        st.text_input("Vector store ids", key="cfg.vector_store_ids", on_change=on_edit, placeholder="vs_…")
+        st.text_input(
+            "Vector store ids", key="cfg.vector_store_ids", on_change=on_edit, placeholder="vs_…", persist_state=KEEP
+        )
         st.number_input(
             "Max results (1–50)",
             key="cfg.max_num_results",
+            value=None,  # empty means the model default, never the minimum
             min_value=1,
             max_value=50,
             on_change=on_edit,
             placeholder="model default",
+            persist_state=KEEP,
         )
         ranker, threshold = st.columns(2)
-        ranker.selectbox("Ranker", [editor.MODEL_DEFAULT, *RANKERS], key="cfg.ranker", on_change=on_edit)
+        ranker.selectbox(
+            "Ranker", [editor.MODEL_DEFAULT, *RANKERS], key="cfg.ranker", on_change=on_edit, persist_state=KEEP
+        )
         threshold.number_input(
             "Score threshold (0–1)",
             key="cfg.score_threshold",
+            value=None,
             min_value=0.0,
             max_value=1.0,
             step=0.05,
             on_change=on_edit,
             placeholder="none",
             help="Results scoring below this are dropped.",
+            persist_state=KEEP,
         )
         field_errors(errors, "file_search")
         if ss.conn.key:
@@ -166,7 +176,7 @@ def tools_section() -> None:
         field_errors(errors, "file_search")
     st.toggle("Code interpreter", key="cfg.code_interpreter", on_change=on_edit)
     if ss.get("cfg.code_interpreter"):
-        st.text_input("File ids for the container", key="cfg.code_file_ids", on_change=on_edit)
+        st.text_input("File ids for the container", key="cfg.code_file_ids", on_change=on_edit, persist_state=KEEP)
         field_errors(errors, "code_interpreter")
         if ss.conn.key:
             code_files(ss.conn, on_edit)
@@ -187,16 +197,17 @@ def model_config_section() -> None:
     with st.expander("Model configuration", icon=":material/tune:", expanded=bool(editor.errors_for(errors, *fields))):
         st.selectbox("Response format", RESPONSE_FORMATS, key="cfg.response_format", on_change=on_edit)
         if ss.get("cfg.response_format") == "json_schema":
-            st.text_input("Schema name", key="cfg.schema_name", on_change=on_edit)
-            st.text_input("Schema description", key="cfg.schema_description", on_change=on_edit)
+            st.text_input("Schema name", key="cfg.schema_name", on_change=on_edit, persist_state=KEEP)
+            st.text_input("Schema description", key="cfg.schema_description", on_change=on_edit, persist_state=KEEP)
             st.text_area(
                 "JSON schema",
                 key="cfg.schema",
                 height=200,
                 on_change=on_edit,
                 help="Checked when you leave the field (or press Ctrl+Enter).",
+                persist_state=KEEP,
             )
-            st.checkbox("Strict", key="cfg.schema_strict", on_change=on_edit)
+            st.checkbox("Strict", key="cfg.schema_strict", on_change=on_edit, persist_state=KEEP)
         field_errors(errors, "response_format")
         refused = sampling_problem(config.model, config.reasoning_effort)
         st.toggle(
@@ -206,8 +217,8 @@ def model_config_section() -> None:
             help="Off: temperature and Top P are left to the model (nothing is sent).",
         )
         if ss.get("cfg.sampling"):
-            st.slider("Temperature", 0.0, 2.0, step=0.01, key="cfg.temperature", on_change=on_edit)
-            st.slider("Top P", 0.0, 1.0, step=0.01, key="cfg.top_p", on_change=on_edit)
+            st.slider("Temperature", 0.0, 2.0, step=0.01, key="cfg.temperature", on_change=on_edit, persist_state=KEEP)
+            st.slider("Top P", 0.0, 1.0, step=0.01, key="cfg.top_p", on_change=on_edit, persist_state=KEEP)
             field_errors(errors, "temperature", "top_p")
         elif refused:
             st.caption(f"{config.model} sets its own sampling.")
@@ -218,11 +229,13 @@ def model_config_section() -> None:
                 key="cfg.reasoning_effort",
                 on_change=on_edit,
                 help="Not every model takes every value; the API says which it refuses.",
+                persist_state=KEEP,
             )
             field_errors(errors, "reasoning_effort")
         st.number_input(
             "Max output tokens",
             key="cfg.max_output_tokens",
+            value=None,
             min_value=16,
             step=256,
             on_change=on_edit,
@@ -262,12 +275,18 @@ def functions_editor(errors) -> None:
     count = int(ss.get("cfg.fn_count") or 0)
     for i in range(count):
         with st.container(border=True, key=f"fn_box_{i}"):
-            st.text_input("Function name", key=f"cfg.fn.{i}.name", on_change=on_edit)
+            st.text_input("Function name", key=f"cfg.fn.{i}.name", on_change=on_edit, persist_state=KEEP)
             field_errors(errors, f"functions[{i}].name")
-            st.text_input("Description", key=f"cfg.fn.{i}.description", on_change=on_edit)
-            st.text_area("Parameters (JSON Schema)", key=f"cfg.fn.{i}.parameters", height=160, on_change=on_edit)
+            st.text_input("Description", key=f"cfg.fn.{i}.description", on_change=on_edit, persist_state=KEEP)
+            st.text_area(
+                "Parameters (JSON Schema)",
+                key=f"cfg.fn.{i}.parameters",
+                height=160,
+                on_change=on_edit,
+                persist_state=KEEP,
+            )
             field_errors(errors, f"functions[{i}].parameters")
-            st.checkbox("Strict", key=f"cfg.fn.{i}.strict", on_change=on_edit)
+            st.checkbox("Strict", key=f"cfg.fn.{i}.strict", on_change=on_edit, persist_state=KEEP)
             st.button("Remove", key=f"fn_remove_{i}", on_click=remove_function, args=(i,), icon=":material/delete:")
     example = st.selectbox("Add a function", list(editor.FUNCTION_EXAMPLES), key="fn_example")
     st.button("Add function", on_click=add_function, args=(example,), icon=":material/add:")

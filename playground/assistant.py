@@ -276,7 +276,7 @@ def schema_problems(text: str, *, strict: bool = False) -> list[str]:
             return ['Strict mode: the top level needs "type": "object".', *strict_problems(schema)]
         return strict_problems(schema) if strict else []
     except jsonschema.SchemaError as e:
-        path = "/".join(str(p) for p in e.absolute_path) or "(top level)"
+        path = "/".join(_shown(str(p)) for p in e.absolute_path) or "(top level)"
         return [f"Not a valid JSON Schema at {path}: {e.message}"]
     except RecursionError:
         return [TOO_DEEP]
@@ -299,7 +299,7 @@ def strict_problems(schema: dict[str, Any], path: str = "") -> list[str]:
             if missing:
                 problems.append(f"Strict mode: {here} must list every property in required; missing {missing}.")
             for name, sub in props.items():
-                problems.extend(strict_problems(sub, f"{path}.{name}" if path else name))
+                problems.extend(strict_problems(sub, f"{path}.{_shown(name)}" if path else _shown(name)))
     if isinstance(schema.get("items"), dict):
         problems.extend(strict_problems(schema["items"], f"{path}[]"))
     for i, sub in enumerate(schema.get("prefixItems") or []):
@@ -309,8 +309,13 @@ def strict_problems(schema: dict[str, Any], path: str = "") -> list[str]:
             problems.extend(strict_problems(sub, f"{here}.{key}[{i}]"))
     for defs in ("$defs", "definitions"):
         for name, sub in (schema.get(defs) or {}).items():
-            problems.extend(strict_problems(sub, f"{defs}.{name}"))
+            problems.extend(strict_problems(sub, f"{defs}.{_shown(name)}"))
     return problems
+
+
+def _shown(name: str) -> str:
+    """A schema key as it reads in a one-line message: control characters escaped ("\\n")."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
 
 
 def _check_length(err: Any, name: str, value: str, limit: int) -> None:

@@ -84,8 +84,8 @@ def to_state(config: AssistantConfig) -> dict[str, Any]:
         "cfg.functions_on": bool(config.functions),
         "cfg.fn_count": len(config.functions),
         "cfg.sampling": config.temperature is not None or config.top_p is not None,
-        "cfg.temperature": 1.0 if config.temperature is None else float(config.temperature),
-        "cfg.top_p": 1.0 if config.top_p is None else float(config.top_p),
+        "cfg.temperature": _or_one(config.temperature),
+        "cfg.top_p": _or_one(config.top_p),
         "cfg.response_format": rf.type,
         "cfg.schema_name": rf.name,
         "cfg.schema_description": rf.description,
@@ -112,9 +112,9 @@ def from_state(state: Mapping[str, Any]) -> AssistantConfig:
     base = AssistantConfig.from_json(state[BASE_KEY]) if state.get(BASE_KEY) else AssistantConfig()
     unset = object()
 
-    def get(key: str, default: Any) -> Any:
+    def get(key: str, default: Any, nullable: bool = False) -> Any:
         value = state.get(f"cfg.{key}", unset)
-        return default if value is unset or (value is None and default is not None) else value
+        return default if value is unset or (value is None and not nullable and default is not None) else value
 
     functions = base.functions
     if "cfg.functions_on" in state or "cfg.fn_count" in state:
@@ -142,17 +142,17 @@ def from_state(state: Mapping[str, Any]) -> AssistantConfig:
         file_search=FileSearch(
             enabled=bool(get("file_search", fs.enabled)),
             vector_store_ids=split_ids(get("vector_store_ids", ", ".join(fs.vector_store_ids))),
-            max_num_results=_int_or_none(get("max_num_results", fs.max_num_results)),
+            max_num_results=_int_or_none(get("max_num_results", fs.max_num_results, nullable=True)),
             ranker=None if ranker in (None, "", MODEL_DEFAULT) else str(ranker),
-            score_threshold=_float_or_none(get("score_threshold", fs.score_threshold)),
+            score_threshold=_float_or_none(get("score_threshold", fs.score_threshold, nullable=True)),
         ),
         code_interpreter=CodeInterpreter(
             enabled=bool(get("code_interpreter", base.code_interpreter.enabled)),
             file_ids=split_ids(get("code_file_ids", ", ".join(base.code_interpreter.file_ids))),
         ),
         functions=functions,
-        temperature=_float_or_none(get("temperature", base.temperature or 1.0)) if sampling else None,
-        top_p=_float_or_none(get("top_p", base.top_p or 1.0)) if sampling else None,
+        temperature=_float_or_none(get("temperature", _or_one(base.temperature))) if sampling else None,
+        top_p=_float_or_none(get("top_p", _or_one(base.top_p))) if sampling else None,
         response_format=ResponseFormat(
             type=str(get("response_format", rf.type)),
             name=str(get("schema_name", rf.name)).strip(),
@@ -161,9 +161,14 @@ def from_state(state: Mapping[str, Any]) -> AssistantConfig:
             description=str(get("schema_description", rf.description)),
         ),
         reasoning_effort=None if effort in (None, "", MODEL_DEFAULT) else str(effort),
-        max_output_tokens=_int_or_none(get("max_output_tokens", base.max_output_tokens)),
+        max_output_tokens=_int_or_none(get("max_output_tokens", base.max_output_tokens, nullable=True)),
         metadata=rows_to_metadata(get("metadata", [{"key": k, "value": v} for k, v in base.metadata.items()])),
     )
+
+
+def _or_one(value: float | None) -> float:
+    """A sampling slider's value when the config leaves it unset (0.0 is a real setting)."""
+    return 1.0 if value is None else float(value)
 
 
 def commit(store: Store, assistant_id: int, config: AssistantConfig, note: str = "") -> tuple[Version | None, list]:

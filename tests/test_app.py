@@ -320,6 +320,18 @@ def test_new_assistant_from_the_sidebar(app, log):
     assert len(log.list_assistants()) == 2
 
 
+def test_a_hidden_field_kept_for_one_assistant_does_not_follow_to_the_next(app, log):
+    create(app, name="First")
+    app.toggle(key="cfg.file_search").set_value(True).run()
+    app.text_input(key="cfg.vector_store_ids").input("vs_first").run()
+    app.toggle(key="cfg.file_search").set_value(False).run()
+    app.button[[b.label for b in app.button].index("New assistant")].click().run()
+    app.toggle(key="cfg.file_search").set_value(True).run()
+    assert app.text_input(key="cfg.vector_store_ids").value == ""
+    second = max(a["id"] for a in log.list_assistants())
+    assert log.get_draft(second)[0].file_search.vector_store_ids == []
+
+
 def test_model_html_is_shown_as_text(app, upstream):
     create(app)
     upstream.script({"text": "<script>alert(1)</script><b>bold?</b>"})
@@ -695,3 +707,46 @@ def test_a_long_thread_draws_its_newest_messages_and_shows_earlier_ones_on_reque
     more.click().run()
     assert chat_texts(app)[0] == "question 0" and len(chat_texts(app)) == 60
     assert not [b for b in app.button if b.key == f"history_more.{thread.id}"]
+
+
+def test_edits_in_hidden_fields_survive_hiding_and_showing_them(app, log):
+    create(app)
+    app.selectbox(key="cfg.response_format").set_value("json_schema").run()
+    schema = '{"type": "object", "properties": {}, "additionalProperties": false}'
+    app.text_area(key="cfg.schema").input(schema).run()
+    app.text_input(key="cfg.schema_name").input("mine").run()
+    app.toggle(key="cfg.file_search").set_value(True).run()
+    app.text_input(key="cfg.vector_store_ids").input("vs_1").run()
+    app.toggle(key="cfg.sampling").set_value(True).run()
+    app.slider(key="cfg.temperature").set_value(0.4).run()
+    # Hide them all, edit something else, show them again: nothing typed is lost.
+    app.selectbox(key="cfg.response_format").set_value("text").run()
+    app.toggle(key="cfg.file_search").set_value(False).run()
+    app.toggle(key="cfg.sampling").set_value(False).run()
+    app.text_input(key="cfg.name").input("Renamed").run()
+    [assistant] = log.list_assistants()
+    draft, _ = log.get_draft(assistant["id"])
+    assert draft.response_format.type == "text" and not draft.file_search.enabled and draft.temperature is None
+    app.selectbox(key="cfg.response_format").set_value("json_schema").run()
+    app.toggle(key="cfg.file_search").set_value(True).run()
+    app.toggle(key="cfg.sampling").set_value(True).run()
+    assert app.text_input(key="cfg.schema_name").value == "mine"
+    assert app.text_area(key="cfg.schema").value == schema
+    assert app.text_input(key="cfg.vector_store_ids").value == "vs_1"
+    assert app.slider(key="cfg.temperature").value == 0.4
+    draft, _ = log.get_draft(assistant["id"])
+    assert (draft.response_format.name, draft.response_format.schema) == ("mine", schema)
+    assert (draft.file_search.vector_store_ids, draft.temperature, draft.name) == (["vs_1"], 0.4, "Renamed")
+
+
+def test_a_cleared_number_goes_back_to_the_model_default(app, log):
+    app.number_input(key="cfg.max_output_tokens").set_value(500).run()
+    create(app)
+    [assistant] = log.list_assistants()
+    assert log.latest_version(assistant["id"]).config.max_output_tokens == 500
+    app.number_input(key="cfg.max_output_tokens").set_value(None).run()
+    app.button(key="save_version").click().run()
+    assert log.latest_version(assistant["id"]).config.max_output_tokens is None
+    # Reopened in a new session: still the model default, the box empty rather than the minimum.
+    again = AppTest.from_file(APP, default_timeout=30).run()
+    assert again.number_input(key="cfg.max_output_tokens").value is None

@@ -283,3 +283,12 @@ def test_reasoning_models_refuse_sampling_on_the_field(model, effort, refused):
 )
 def test_strict_mode_checks_every_object_the_api_would_refuse(schema, expected):
     assert schema_problems(json.dumps(schema), strict=True) == expected
+
+
+def test_a_schema_key_with_a_line_break_reads_on_one_line():
+    # Found by hypothesis: a key holding "\n" split the field message over two lines.
+    bad = json.dumps({"type": "object", "$defs": {"a\nb": None}})
+    [problem] = schema_problems(bad, strict=False)
+    assert problem == "Not a valid JSON Schema at $defs/a\\nb: None is not of type 'object', 'boolean'"
+    open_sub = json.dumps({"type": "object", "properties": {"x\ty": {"type": "object"}}, "required": ["x\ty"]})
+    assert any("x\\ty needs" in p for p in schema_problems(open_sub, strict=True))
