@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from playground import settings
+from playground.assistant import display_name
 from playground.backend import ResponsesBackend
 from playground.client import ApiKey, make_client, mask, owner_for, redact, resolve_key
 from playground.errors import describe
@@ -114,3 +115,8 @@ def setup_panel() -> None:
         "(see the README) and set `OPENAI_BASE_URL`.",
         icon=":material/key:",
     )
+
+
+def assistant_names(assistants: list[dict]) -> dict[int, str]:
+    """Assistant id → the name people see (pickers and tables)."""
+    return {a["id"]: display_name(a["name"], a["id"]) for a in assistants}

@@ -7,6 +7,7 @@ import streamlit as st
 
 from pages._common import connection, connection_box
 from playground import export, legacy, usage
+from playground.assistant import display_name
 
 conn = connection()
 store = conn.store
@@ -82,7 +83,7 @@ for a in assistants:
     stats = totals.get(a["id"])
     rows.append(
         {
-            "name": a["name"] or f"Untitled assistant #{a['id']}",
+            "name": display_name(a["name"], a["id"]),
             "model": a["model"] or "—",
             "versions": a["versions"],
             "threads": a["threads"],

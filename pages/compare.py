@@ -6,7 +6,7 @@ import time
 
 import streamlit as st
 
-from pages._common import connection, connection_box, setup_panel
+from pages._common import assistant_names, connection, connection_box, setup_panel
 from playground import compare, usage
 from playground.turn import TextDelta, ToolCall, TurnDone
 
@@ -26,7 +26,7 @@ assistants = [a for a in store.list_assistants(include_archived=True) if a["vers
 if not assistants:
     st.info("Save at least one version of an assistant first (Create in the Playground).")
     st.stop()
-names = {a["id"]: a["name"] or f"Untitled assistant #{a['id']}" for a in assistants}
+names = assistant_names(assistants)
 ids = list(names)
 default = ss.get("assistant_id") if ss.get("assistant_id") in names else ids[0]
 

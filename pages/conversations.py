@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._chat import history, trace_dialog
-from pages._common import connection, connection_box
+from pages._common import assistant_names, connection, connection_box
 from playground import export, replay, usage
 from playground.store import LISTED
 
@@ -22,7 +22,7 @@ for kind, text in ss.pop("conv_notice", None) or []:
 query = st.text_input("Search messages", key="conv_search", placeholder="Words from any message, e.g. refund policy")
 
 assistants = store.list_assistants(include_archived=True)
-names = {a["id"]: a["name"] or f"Untitled assistant #{a['id']}" for a in assistants}
+names = assistant_names(assistants)
 filters = st.columns(4)
 assistant_id = filters[0].selectbox(
     "Assistant", [None, *names], format_func=lambda i: "All" if i is None else names[i], key="conv_assistant"

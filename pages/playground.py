@@ -7,7 +7,7 @@ import time
 import streamlit as st
 
 from pages._chat import AVATARS, history, render_message, trace_dialog
-from pages._common import Connection, connection, connection_box, model_options, setup_panel
+from pages._common import Connection, assistant_names, connection, connection_box, model_options, setup_panel
 from pages._panel import commit, config_panel
 from playground import editor, turn
 from playground.store import Store
@@ -75,7 +75,7 @@ def sidebar(conn: Connection, assistant_id: int) -> None:
         st.subheader("Assistant")
         assistants = store.list_assistants()
         ids = [a["id"] for a in assistants]
-        names = {a["id"]: a["name"] or f"Untitled assistant #{a['id']}" for a in assistants}
+        names = assistant_names(assistants)
         picked = st.selectbox(
             "Assistant", ids, index=ids.index(assistant_id), format_func=names.get, label_visibility="collapsed"
         )

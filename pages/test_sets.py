@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._common import connection, connection_box, setup_panel
+from pages._common import assistant_names, connection, connection_box, setup_panel
 from playground import editor, export, replay, usage
 
 conn = connection()
@@ -71,7 +71,7 @@ assistants = [a for a in store.list_assistants(include_archived=True) if a["vers
 if not assistants:
     st.info("Save a version of an assistant to replay this set on it.")
     st.stop()
-names = {a["id"]: a["name"] or f"Untitled assistant #{a['id']}" for a in assistants}
+names = assistant_names(assistants)
 left, right, go = st.columns([2, 2, 1], vertical_alignment="bottom")
 assistant_id = left.selectbox("Assistant", list(names), format_func=names.get, key="ts_assistant")
 versions = store.list_versions(assistant_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._common import connection, connection_box
+from pages._common import assistant_names, connection, connection_box
 from playground import export, usage, version
 
 conn = connection()
@@ -19,7 +19,7 @@ if not assistants:
     st.info("No assistants yet.")
     st.stop()
 ids = [a["id"] for a in assistants]
-names = {a["id"]: a["name"] or f"Untitled assistant #{a['id']}" for a in assistants}
+names = assistant_names(assistants)
 default = ss.get("versions_assistant") or ss.get("assistant_id")
 assistant_id = st.selectbox(
     "Assistant", ids, index=ids.index(default) if default in ids else 0, format_func=names.get, key="versions_pick"

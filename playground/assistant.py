@@ -313,6 +313,11 @@ def strict_problems(schema: dict[str, Any], path: str = "") -> list[str]:
     return problems
 
 
+def display_name(name: str | None, assistant_id: int) -> str:
+    """How an assistant is named to people: new ones have no name until typed."""
+    return name or f"Untitled assistant #{assistant_id}"
+
+
 def _shown(name: str) -> str:
     """A schema key as it reads in a one-line message: control characters escaped ("\\n")."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)

@@ -72,11 +72,9 @@ def interleave(turns: list[Turn], timeout: float = 600) -> Iterator[tuple[int, T
 
 def continue_label(store: Store, version: Version) -> str:
     """What the Continue button says: which version the thread goes on with, and what that does."""
-    pending = versions.unsaved_draft(store, version.assistant_id)
-    if versions.is_latest(store, version) and pending is None:
+    number = versions.restored_number(store, version)
+    if number == version.number:
         return f"Continue on v{version.number}"
-    latest = store.latest_version(version.assistant_id)
-    number = (latest.number if latest else 0) + 1 + (pending is not None and not pending.validate())
     return f"Continue on v{version.number} (restores it as v{number})"
 
 

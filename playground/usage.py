@@ -10,12 +10,15 @@ import csv
 import datetime as dt
 import math
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
+
+from playground.assistant import display_name
 
 DEFAULT_PRICES = Path(__file__).resolve().parents[1] / "data" / "prices.csv"
 
@@ -133,8 +136,17 @@ def runs_frame(rows: list[dict[str, Any]], prices: dict[str, Price], tz: str | N
     frame["priced"] = frame["cost"].notna()
     where = zone(tz)  # an unknown zone from the browser: days in UTC
     frame["day"] = [dt.datetime.fromtimestamp(t, where).date().isoformat() for t in frame.created_at]
-    frame["assistant_version"] = frame["assistant"].fillna("?") + " v" + frame["version"].astype("Int64").astype(str)
+    frame["assistant"] = assistant_labels(frame.assistant_id, frame.assistant)
+    frame["assistant_version"] = frame["assistant"] + " v" + frame["version"].astype("Int64").astype(str)
     return frame
+
+
+def assistant_labels(ids: pd.Series, names: pd.Series) -> pd.Series:
+    """One label per assistant, so the roll-ups never merge two assistants that share a name
+    (or have none yet): the name, with "#id" added where two assistants would read alike."""
+    label = {int(i): display_name(n, int(i)) for i, n in zip(ids, names, strict=True)}
+    alike = Counter(label.values())
+    return ids.map({i: f"{text} #{i}" if alike[text] > 1 else text for i, text in label.items()})
 
 
 ROLLUP_COLUMNS = ["runs", "input_tokens", "output_tokens", "cost", "priced_cost", "unpriced_runs", "median_latency_ms"]

@@ -113,6 +113,15 @@ def restore(store: Store, version: Version) -> tuple[Version, bool]:
     return store.save_version(version.assistant_id, config, note=f"restored v{version.number}")
 
 
-def is_latest(store: Store, version: Version) -> bool:
+def restored_number(store: Store, version: Version) -> int:
+    """The version number `restore` would leave current, without writing anything (a button's label).
+
+    Mirrors restore: valid unsaved edits become a version first, and a config equal to the newest
+    version is that version, not a new one.
+    """
     latest = store.latest_version(version.assistant_id)
-    return latest is not None and latest.id == version.id
+    number, current = (latest.number, latest.config.to_json()) if latest else (0, None)
+    pending = unsaved_draft(store, version.assistant_id)
+    if pending is not None and not pending.validate():
+        number, current = number + 1, pending.to_json()
+    return number if version.config.to_json() == current else number + 1

@@ -86,3 +86,18 @@ def test_continuing_a_side_makes_its_version_current_so_the_thread_runs_it(store
     assert (current.number, current.note, current.config) == (3, "restored v1", v1.config)
     assert store.get_draft(v1.assistant_id)[0] == v1.config  # what the Playground will send next
     assert compare.continue_label(store, current) == "Continue on v3"
+
+
+@pytest.mark.parametrize("draft", ["none", "valid, new", "valid, equal to the old version", "same as latest"])
+def test_the_continue_label_names_the_version_the_thread_goes_on_with(store, two, draft):
+    v1, v2 = two
+    if draft == "valid, new":
+        store.save_draft(v1.assistant_id, AssistantConfig(name="Edited", instructions="Other."))
+    elif draft == "valid, equal to the old version":
+        store.save_draft(v1.assistant_id, v1.config)
+    elif draft == "same as latest":
+        store.save_draft(v1.assistant_id, v2.config)
+    label = compare.continue_label(store, v1)
+    current = compare.continue_on(store, v1)
+    assert label == f"Continue on v1 (restores it as v{current.number})"
+    assert current.config == v1.config

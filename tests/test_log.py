@@ -140,6 +140,24 @@ def test_prices_cost_and_rollups(tmp_path, store):
     assert usage.rollup(usage.runs_frame([], prices), "day").empty
 
 
+def test_usage_keeps_assistants_apart_when_their_names_are_alike(store):
+    prices = usage.load_prices()
+    named = [store.create_assistant() for _ in range(2)]
+    unnamed = [store.create_assistant() for _ in range(2)]
+    for a, name in zip(named + unnamed, ["Bot", "Bot", "", ""], strict=True):
+        v, _ = store.save_version(a.id, AssistantConfig(name=name))
+        chat(store, a.id, v.id, ("q", "a"))
+    frame = usage.runs_frame(store.usage(), prices)
+    per_assistant = usage.rollup(frame, "assistant").set_index("assistant")["runs"].to_dict()
+    assert per_assistant == {
+        f"Bot #{named[0].id}": 1,
+        f"Bot #{named[1].id}": 1,
+        f"Untitled assistant #{unnamed[0].id}": 1,
+        f"Untitled assistant #{unnamed[1].id}": 1,
+    }
+    assert len(usage.rollup(frame, "assistant_version")) == 4
+
+
 def test_a_filtered_search_finds_every_matching_thread_not_only_the_top_hits(store):
     a, v1, v2 = two_versions(store)
     other = store.create_assistant()
