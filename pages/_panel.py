@@ -16,6 +16,10 @@ from playground import editor
 from playground.assistant import (
     DESCRIPTION_MAX,
     INSTRUCTIONS_MAX,
+    MAX_OUTPUT_TOKENS_MIN,
+    METADATA_KEY_MAX,
+    METADATA_PAIRS_MAX,
+    METADATA_VALUE_MAX,
     NAME_MAX,
     RANKERS,
     REASONING_EFFORTS,
@@ -236,7 +240,7 @@ def model_config_section() -> None:
             "Max output tokens",
             key="cfg.max_output_tokens",
             value=None,
-            min_value=16,
+            min_value=MAX_OUTPUT_TOKENS_MIN,
             step=256,
             on_change=on_edit,
             placeholder="model default",
@@ -255,8 +259,8 @@ def metadata_section() -> None:
         width="stretch",
         hide_index=True,
         column_config={
-            "key": st.column_config.TextColumn("Key", max_chars=64),
-            "value": st.column_config.TextColumn("Value", max_chars=512),
+            "key": st.column_config.TextColumn("Key", max_chars=METADATA_KEY_MAX),
+            "value": st.column_config.TextColumn("Value", max_chars=METADATA_VALUE_MAX),
         },
     )
     rows = edited.to_dict("records")
@@ -265,7 +269,9 @@ def metadata_section() -> None:
         on_edit()
         if panel_view() != ss.get("panel_view"):
             st.rerun()
-    st.caption("Up to 16 pairs; keys ≤ 64 characters, values ≤ 512.")
+    st.caption(
+        f"Up to {METADATA_PAIRS_MAX} pairs; keys ≤ {METADATA_KEY_MAX} characters, values ≤ {METADATA_VALUE_MAX}."
+    )
     field_errors(errors, "metadata")
     for key in editor.duplicate_keys(rows):
         st.error(f"The key {key!r} appears more than once; only its last value is kept.", icon=":material/error:")

@@ -114,7 +114,7 @@ if buttons[1].button("Versions", key=f"versions_{picked}", icon=":material/histo
     st.switch_page("pages/versions.py")
 if buttons[2].button("Clone", key=f"clone_{picked}", icon=":material/content_copy:", width="stretch"):
     clone = store.clone_assistant(picked)
-    st.toast(f"Cloned as “{store.get_assistant(clone.id).name}”", icon=":material/content_copy:")
+    st.toast(f"Cloned as “{clone.name}”", icon=":material/content_copy:")
     st.rerun()
 is_archived = next(a["archived_at"] for a in assistants if a["id"] == picked) is not None
 if buttons[3].button(

@@ -209,8 +209,9 @@ def stream_turn(the_turn: turn.Turn) -> None:
             ticks, began = 0, time.monotonic()
             for chunk in the_turn.text_deltas(heartbeat=HEARTBEAT_S):
                 if chunk:
+                    if ticks >= 0:
+                        waiting.empty()  # once: an update per token would be a wasted message
                     ticks = -1
-                    waiting.empty()
                     yield chunk
                 elif ticks >= 0:
                     # Each update is also where Streamlit acts on a Stop click (an interruption point).

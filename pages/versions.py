@@ -90,7 +90,7 @@ else:
             width="stretch",
         )
 
-exported = store.get_version(by_number[b])
+exported = vb
 downloads = st.columns(2)
 downloads[0].download_button(
     f"v{b} as JSON", data=lambda: export.version_json(exported), file_name=f"assistant-{assistant_id}-v{b}.json",

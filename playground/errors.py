@@ -12,38 +12,33 @@ import openai
 class Problem:
     kind: str
     message: str
-    retryable: bool = True
-    thread_gone: bool = False  # the upstream conversation no longer exists: offer a new thread
 
 
 def describe(exc: BaseException) -> Problem:
     """One sentence per failure class. The key is never part of it (see `client.redact`)."""
     # Order matters: subclasses before their parents (APITimeoutError is an APIConnectionError).
     if isinstance(exc, openai.AuthenticationError):
-        return Problem("auth", "The API key was rejected (401). Check it in the sidebar.", retryable=False)
+        return Problem("auth", "The API key was rejected (401). Check it in the sidebar.")
     if isinstance(exc, openai.PermissionDeniedError):
         return Problem(
             "permission",
             "This key may not use that model or resource (403). Pick another model or check the "
             "key's project permissions.",
-            retryable=False,
         )
     if isinstance(exc, openai.NotFoundError):
         if "conversation" in _text(exc).lower():
             return Problem(
                 "conversation_gone",
                 "This thread's conversation no longer exists upstream (404). Start a new thread.",
-                retryable=False,
-                thread_gone=True,
             )
-        return Problem("not_found", f"Not found (404): {_text(exc)}", retryable=False)
+        return Problem("not_found", f"Not found (404): {_text(exc)}")
     if isinstance(exc, openai.BadRequestError):
         param = getattr(exc, "param", None)
         where = f" in `{param}`" if param else ""
-        return Problem("bad_request", f"The request was refused{where} (400): {_text(exc)}", retryable=False)
+        return Problem("bad_request", f"The request was refused{where} (400): {_text(exc)}")
     if isinstance(exc, openai.RateLimitError):
         if getattr(exc, "code", None) == "insufficient_quota":
-            return Problem("quota", "This key has run out of quota (429). Check billing.", retryable=False)
+            return Problem("quota", "This key has run out of quota (429). Check billing.")
         return Problem("rate_limit", "Rate limited (429) after retrying. Wait a moment and retry.")
     if isinstance(exc, openai.InternalServerError):
         return Problem("server", f"The API had an error ({exc.status_code}) after retrying. Retry shortly.")

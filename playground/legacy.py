@@ -21,7 +21,7 @@ from playground.assistant import (
     FunctionTool,
     ResponseFormat,
 )
-from playground.store import Store
+from playground.store import Store, to_json
 
 # Fields of the Assistants object this module reads or knowingly skips; anything else gets a note.
 _MAPPED = {
@@ -150,7 +150,7 @@ def _text(value: Any, what: str, notes: list[str]) -> str:
         return ""
     if isinstance(value, str):
         return value
-    converted = _dump(value)
+    converted = to_json(value)
     notes.append(f"{what} was not text; it was kept as {_short(converted)}.")
     return converted
 
@@ -166,7 +166,7 @@ def _number(value: Any, what: str, notes: list[str]) -> float | None:
         return None
     if _is_number(value):
         return float(value)
-    notes.append(f"{what} was {_short(_dump(value))}, not a number; it was left to the model.")
+    notes.append(f"{what} was {_short(to_json(value))}, not a number; it was left to the model.")
     return None
 
 
@@ -182,7 +182,7 @@ def _is_number(value: Any) -> bool:
 def _reasoning_effort(value: Any, notes: list[str]) -> str | None:
     if value is None or isinstance(value, str):
         return value  # an unknown word is kept and flagged by validation
-    notes.append(f"The reasoning effort {_short(_dump(value))} is not a word; it was left unset.")
+    notes.append(f"The reasoning effort {_short(to_json(value))} is not a word; it was left unset.")
     return None
 
 
@@ -197,7 +197,7 @@ def _metadata(value: Any, notes: list[str]) -> dict[str, str]:
         if isinstance(item, str):
             out[str(key)] = item
         else:
-            out[str(key)] = _dump(item)
+            out[str(key)] = to_json(item)
             notes.append(f"The metadata value of {key!r} was not text; it was kept as {_short(out[str(key)])}.")
     return out
 
@@ -209,7 +209,7 @@ def _response_format(value: Any, notes: list[str]) -> ResponseFormat:
     if kind in ("text", "json_object"):
         return ResponseFormat(type=kind)
     if kind != "json_schema":
-        notes.append(f"The response format {_short(_dump(value))} is unknown; it was set to auto.")
+        notes.append(f"The response format {_short(to_json(value))} is unknown; it was set to auto.")
         return ResponseFormat(type="auto")
 
     spec = value.get("json_schema")
@@ -234,7 +234,7 @@ def _response_format(value: Any, notes: list[str]) -> ResponseFormat:
 def _flag(value: Any, what: str, notes: list[str]) -> bool:
     if value is None or isinstance(value, bool):
         return bool(value)
-    notes.append(f"{what} was {_short(_dump(value))}, not true or false; it was set to false.")
+    notes.append(f"{what} was {_short(to_json(value))}, not true or false; it was set to false.")
     return False
 
 
@@ -341,7 +341,7 @@ def _file_search(spec: Any, fs: FileSearch, notes: list[str]) -> None:
     if isinstance(limit, int) and not isinstance(limit, bool):
         fs.max_num_results = limit  # out of range is kept and flagged by validation
     elif limit is not None:
-        notes.append(f"Max results for file search was {_short(_dump(limit))}, not a whole number; it was unset.")
+        notes.append(f"Max results for file search was {_short(to_json(limit))}, not a whole number; it was unset.")
 
     ranking = spec.get("ranking_options")
     if ranking is None:
@@ -355,20 +355,16 @@ def _file_search(spec: Any, fs: FileSearch, notes: list[str]) -> None:
     elif ranker is not None:
         # Assistants' dated ranker (default_2024_08_21) is not offered by Responses (default-2024-11-15).
         fs.ranker = "auto"
-        notes.append(f"The file search ranker {_short(_dump(ranker))} does not exist in Responses; it is now auto.")
+        notes.append(f"The file search ranker {_short(to_json(ranker))} does not exist in Responses; it is now auto.")
     threshold = ranking.get("score_threshold")
     if _is_number(threshold):
         fs.score_threshold = float(threshold)
     elif threshold is not None:
-        notes.append(f"The score threshold {_short(_dump(threshold))} is not a number; it was unset.")
+        notes.append(f"The score threshold {_short(to_json(threshold))} is not a number; it was unset.")
 
 
 def _is_default(value: Any) -> bool:
     return value is None or value == {} or value == [] or value == ""
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _short(text: str, limit: int = 60) -> str:

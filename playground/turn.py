@@ -14,7 +14,7 @@ import threading
 import time
 import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from playground import trace
@@ -350,9 +350,7 @@ class Turn:
         status = outcome["status"]
         problem: Problem | None = outcome["problem"]
         if problem is not None and self.secrets:
-            problem = Problem(
-                problem.kind, redact(problem.message, *self.secrets), problem.retryable, problem.thread_gone
-            )
+            problem = replace(problem, message=redact(problem.message, *self.secrets))
         text = "".join(parts)
         if status == "cancelled" and problem is None:
             said = "Stopped; the partial reply is kept." if text else "Stopped before the reply began."

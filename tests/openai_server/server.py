@@ -564,12 +564,7 @@ class _Handler(BaseHTTPRequestHandler):
                     items.extend(added)
                     return self._json(200, _page(added, has_more=False))
                 if len(parts) == 2 and method == "GET":
-                    ordered = items[::-1] if query.get("order", "desc") == "desc" else list(items)
-                    if "after" in query:
-                        ids = [i["id"] for i in ordered]
-                        ordered = ordered[ids.index(query["after"]) + 1 :] if query["after"] in ids else []
-                    limit = int(query.get("limit", 20))
-                    return self._json(200, _page(ordered[:limit], has_more=len(ordered) > limit))
+                    return self._json(200, _list_page(items, query))
                 if len(parts) == 3:
                     match = [i for i in items if i["id"] == parts[2]]
                     if not match:
