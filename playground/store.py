@@ -655,10 +655,6 @@ class Store:
             )
         return cur.lastrowid
 
-    def set_message_status(self, message_id: int, status: str) -> None:
-        with self.write() as db:
-            db.conn.execute("UPDATE messages SET status = ? WHERE id = ?", (status, message_id))
-
     def get_message(self, message_id: int) -> Message | None:
         rows = self._messages("m.id = ?", [message_id])
         return rows[0] if rows else None
@@ -691,23 +687,28 @@ class Store:
             rows = db.conn.execute(sql, [self.owner, *params]).fetchall()
         return [Message(*r) for r in rows]
 
-    def start_run(self, thread_id: int, version_id: int | None, user_message_id: int, model: str) -> int:
+    def start_run(
+        self, thread_id: int, version_id: int | None, user_message_id: int, model: str, *, attempt: bool = False
+    ) -> int:
+        """A run in progress. With `attempt`, in the same transaction, the user message points at it as
+        its latest attempt and reads as not yet answered (a retry reuses the row)."""
         with self.write() as db:
             cur = db.conn.execute(
                 "INSERT INTO runs (thread_id, version_id, user_message_id, model, status, created_at) "
                 "VALUES (?, ?, ?, ?, 'in_progress', ?)",
                 (thread_id, version_id, user_message_id, model, time.time()),
             )
+            if attempt:
+                db.conn.execute(
+                    "UPDATE messages SET run_id = ?, status = 'incomplete' WHERE id = ?",
+                    (cur.lastrowid, user_message_id),
+                )
         return cur.lastrowid
 
     def update_run(self, run_id: int, **fields: Any) -> None:
-        allowed = set(Run.__dataclass_fields__) - {"id", "thread_id", "created_at"}
-        unknown = set(fields) - allowed
-        if unknown:
-            raise ValueError(f"Unknown run fields: {sorted(unknown)}")
         if not fields:
             return
-        assignments = ", ".join(f"{k} = ?" for k in fields)
+        assignments = _run_assignments(fields)
         with self.write() as db:
             db.conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", [*fields.values(), run_id])
 
@@ -722,13 +723,19 @@ class Store:
         thread_id: int,
         version_id: int | None,
         tool_calls: list[tuple[str, str, str, list[str]]] = (),
+        answered: tuple[int, dict[str, tuple[str, str]]] | None = None,
         **run_fields: Any,
     ) -> int | None:
-        """Close a turn in one transaction: the reply, its function calls, the user message's status
-        and the run. A crash mid-way leaves none of it, never a reply without its calls."""
+        """Close a turn in one transaction: the reply, its function calls, the outputs it handed the
+        model (`answered`: the earlier run and its call_id → (output, source)), the user message's
+        status and the run. A crash mid-way leaves none of it, never a reply without its calls."""
         now = time.time()
         reply_id = None
+        run_fields["finished_at"] = now
+        assignments = _run_assignments(run_fields)
         with self.write() as db:
+            if answered is not None:
+                self._set_tool_outputs(db, *answered, answered_at=now)
             db.conn.execute("UPDATE messages SET status = ? WHERE id = ?", (user_status, user_message_id))
             if reply is not None:
                 cur = db.conn.execute(
@@ -738,8 +745,6 @@ class Store:
                 )
                 reply_id = cur.lastrowid
             self._insert_tool_calls(db, run_id, thread_id, tool_calls, now)
-            run_fields["finished_at"] = now
-            assignments = ", ".join(f"{k} = ?" for k in run_fields)
             db.conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", [*run_fields.values(), run_id])
             db.conn.execute("UPDATE threads SET updated_at = ? WHERE id = ?", (now, thread_id))
         return reply_id
@@ -856,14 +861,19 @@ class Store:
 
     def set_tool_outputs(self, run_id: int, outputs: dict[str, tuple[str, str]], *, answered: bool) -> None:
         """Keep each call's output (call_id → (output, source)); `answered` once the model has it."""
-        now = time.time() if answered else None
         with self.write() as db:
-            for call_id, (output, source) in outputs.items():
-                db.conn.execute(
-                    "UPDATE tool_calls SET output = ?, source = ?, status = ?, answered_at = ? "
-                    "WHERE run_id = ? AND call_id = ?",
-                    (output, source, "answered" if answered else "pending", now, run_id, call_id),
-                )
+            self._set_tool_outputs(db, run_id, outputs, answered_at=time.time() if answered else None)
+
+    @staticmethod
+    def _set_tool_outputs(
+        db: sqlite_utils.Database, run_id: int, outputs: dict[str, tuple[str, str]], *, answered_at: float | None
+    ) -> None:
+        for call_id, (output, source) in outputs.items():
+            db.conn.execute(
+                "UPDATE tool_calls SET output = ?, source = ?, status = ?, answered_at = ? "
+                "WHERE run_id = ? AND call_id = ?",
+                (output, source, "pending" if answered_at is None else "answered", answered_at, run_id, call_id),
+            )
 
     def running_run(self, thread_id: int) -> int | None:
         """The thread's turn still in progress (streaming, or being closed), if any."""
@@ -1360,6 +1370,19 @@ def fts_query(text: str) -> str:
 def _title(text: str, limit: int = 60) -> str:
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+# Columns a run's updates may set: what a Run holds, less what identifies it, plus the stream's text
+# kept while a turn is open.
+RUN_UPDATABLE = frozenset(Run.__dataclass_fields__) - {"id", "thread_id", "created_at"} | {"partial"}
+
+
+def _run_assignments(fields: dict[str, Any]) -> str:
+    """The SET clause for a run update; column names are checked, never taken from input."""
+    unknown = set(fields) - RUN_UPDATABLE
+    if unknown:
+        raise ValueError(f"Unknown run fields: {sorted(unknown)}")
+    return ", ".join(f"{k} = ?" for k in fields)
 
 
 def to_json(value: Any) -> str:

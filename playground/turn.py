@@ -109,10 +109,11 @@ class Turn:
         self._handle: StreamHandle | None = None
         self._generator: Iterator[TurnEvent] | None = None
         # Written now, before anything can fail: the run exists even if the process dies next.
-        self.run_id = store.start_run(thread.id, version.id, user_message_id, version.config.model)
-        if continues_run is None:  # the message points at its latest attempt, for errors and retry
-            with store.write() as db:
-                db.conn.execute("UPDATE messages SET run_id = ? WHERE id = ?", (self.run_id, user_message_id))
+        # A new attempt at the message (not a continuation after function outputs) is what its errors
+        # and Retry point at.
+        self.run_id = store.start_run(
+            thread.id, version.id, user_message_id, version.config.model, attempt=continues_run is None
+        )
 
     # -- public -------------------------------------------------------------------------------
 
@@ -362,9 +363,8 @@ class Turn:
                 (c.call_id, c.name, c.arguments, check_arguments(self.version.config, c.name, c.arguments))
                 for c in self.tool_calls
             ]
-        if self.continues_run is not None and status in ("completed", "requires_action"):
-            self.store.set_tool_outputs(self.continues_run, self.outputs, answered=True)
         accepted = status in ("completed", "requires_action")
+        handed = accepted and self.continues_run is not None  # the model has these outputs now
         reply_status = "complete" if accepted else ("incomplete" if text else "failed")
         reply = text or None  # a reply of only tool calls has no text to show as a message
         reply_id = self.store.finish_turn(
@@ -377,6 +377,7 @@ class Turn:
             thread_id=self.thread.id,
             version_id=self.version.id,
             tool_calls=calls,
+            answered=(self.continues_run, self.outputs) if handed else None,
             status=status,
             error=problem.message if problem else None,
             problem=problem.kind if problem else None,
@@ -429,7 +430,6 @@ def retry(
     completed = [r for r in runs if r.status in ("completed", "requires_action") and r.last_item_id]
     forget_after = completed[-1].last_item_id if (accepted_before and completed) else None
     forget_all = accepted_before and not completed
-    store.set_message_status(user_message_id, "incomplete")
     return Turn(
         store,
         backend,

@@ -111,9 +111,7 @@ def test_interrupted_runs_are_closed_on_the_next_start(tmp_path):
     a = store.create_assistant()
     t = store.create_thread(a.id)
     message = store.add_message(t.id, "user", "cut off", status="incomplete")
-    run = store.start_run(t.id, None, message, "m")
-    with store.write() as db:
-        db.conn.execute("UPDATE messages SET run_id = ? WHERE id = ?", (run, message))
+    run = store.start_run(t.id, None, message, "m", attempt=True)
     store_module._migrated.clear()  # as if the process had restarted
     store_module._PROCESS_STARTED = time.time() + 1
     Store(tmp_path / "log.db")
@@ -171,3 +169,30 @@ def test_anonymous_work_is_adopted_and_blank_sessions_of_a_dead_process_are_forg
     assert [a["id"] for a in other.list_assistants()] == [left_edited.id]
     assert other.get_assistant(left_blank.id) is None
     assert len(mine.list_assistants()) == 2  # a key's log is never swept
+
+
+def test_a_continuation_hands_its_outputs_over_in_the_same_transaction_as_its_end(store):
+    a = store.create_assistant()
+    t = store.create_thread(a.id)
+    question = store.add_message(t.id, "user", "weather?", status="incomplete")
+    first = store.start_run(t.id, None, question, "m", attempt=True)
+    store.finish_turn(
+        first, user_message_id=question, user_status="complete", reply=None, reply_status="complete",
+        thread_id=t.id, version_id=None, tool_calls=[("call_1", "get_weather", "{}", [])], status="requires_action",
+    )  # fmt: skip
+    store.set_tool_outputs(first, {"call_1": ("sunny", "hand")}, answered=False)
+    after = store.start_run(t.id, None, question, "m")
+    with pytest.raises(ValueError, match="Unknown run fields"):  # the run's end is refused as a whole...
+        store.finish_turn(
+            after, user_message_id=question, user_status="complete", reply="Sunny.", reply_status="complete",
+            thread_id=t.id, version_id=None, answered=(first, {"call_1": ("sunny", "hand")}), owner="x",
+        )  # fmt: skip
+    [call] = store.tool_calls(first)
+    assert (call.status, call.answered_at) == ("pending", None)  # ...so the call still waits for the model
+    store.finish_turn(
+        after, user_message_id=question, user_status="complete", reply="Sunny.", reply_status="complete",
+        thread_id=t.id, version_id=None, answered=(first, {"call_1": ("sunny", "hand")}), status="completed",
+    )  # fmt: skip
+    [call] = store.tool_calls(first)
+    assert (call.status, call.output, call.source) == ("answered", "sunny", "hand")
+    assert store.get_run(after).status == "completed" and store.get_message(question).run_id == first
