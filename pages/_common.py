@@ -99,12 +99,12 @@ def connection_box(conn: Connection) -> None:
             st.caption(f"Key {mask(conn.key.value)} · {source[conn.key.source]}")
         st.caption(f"Base URL: `{conn.base_url or 'https://api.openai.com/v1'}`")
         if st.button("Check connection", icon=":material/network_check:", disabled=conn.key is None):
-            _models.clear()
-            try:
-                count = len(conn.backend().list_models())
-                st.success(f"Connected: {count} models available.")
-            except Exception as exc:
-                st.error(redact(describe(exc).message, conn.key.value))
+            _models.clear(conn.key.fingerprint, conn.base_url, conn.key)  # this key's entry only
+            models, problem = model_options(conn)
+            if problem:
+                st.error(problem)
+            else:
+                st.success(f"Connected: {len(models)} models available.")
 
 
 def setup_panel() -> None:

@@ -34,12 +34,11 @@ def import_text(text: str) -> list[tuple[bool, str, list[str]]]:
     if not text.strip():
         return [(False, "Paste or upload a JSON file first.", [])]
     try:
-        if '"assistant-playground/version"' in text:
+        if export.is_version_document(text):
             config = export.version_from_json(text)
-            assistant = store.create_assistant(config)
-            if config.validate():
+            _, version = store.create_assistant_from(config, note="imported from a version file")
+            if version is None:
                 return [(True, f"Imported “{config.name}” as a draft: fix the marked fields, then save a version.", [])]
-            store.save_version(assistant.id, config, note="imported from a version file")
             return [(True, f"Imported “{config.name}” as v1.", [])]
         results = legacy.import_into(store, text)
     except ValueError as exc:

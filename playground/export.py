@@ -267,6 +267,16 @@ def version_json(version: Version) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
+def is_version_document(text: str) -> bool:
+    """Whether `text` is a `version_json` document (by its "format"), not, say, a legacy export that
+    merely mentions the format somewhere in its metadata."""
+    try:
+        document = json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    return isinstance(document, dict) and document.get("format") == VERSION_FORMAT
+
+
 def version_from_json(text: str) -> AssistantConfig:
     """The config from a `version_json` document. Raises ValueError, in one sentence, on anything else.
 
@@ -278,6 +288,8 @@ def version_from_json(text: str) -> AssistantConfig:
     except (TypeError, ValueError) as e:
         where = f" (line {e.lineno}, column {e.colno})" if isinstance(e, json.JSONDecodeError) else ""
         raise ValueError(f"This is not valid JSON{where}.") from e
+    except RecursionError as e:
+        raise ValueError("The text is nested too deeply to be an assistant version.") from e
     if not isinstance(document, dict):
         raise ValueError("This is not an assistant version: expected a JSON object.")
     if document.get("format") != VERSION_FORMAT:

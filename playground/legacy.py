@@ -383,16 +383,11 @@ def import_into(store: Store, text: str) -> list[ImportResult]:
     results = []
     for obj in parse(text):
         config, notes = to_config(obj)
-        # create_assistant writes the mapped config as the draft, in the same transaction.
-        assistant = store.create_assistant(config)
         origin = _origin(obj)
-        number = None
-        if config.validate():
+        assistant, version = store.create_assistant_from(config, note=origin)
+        if version is None:
             notes.append(f"Kept as a draft ({origin}): fix the problems above, then save a version.")
-        else:
-            version, _ = store.save_version(assistant.id, config, note=origin)
-            number = version.number
-        results.append(ImportResult(assistant.id, config.name, number, notes))
+        results.append(ImportResult(assistant.id, config.name, version.number if version else None, notes))
     return results
 
 

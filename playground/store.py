@@ -456,6 +456,15 @@ class Store:
                 "UPDATE assistants SET archived_at = ? WHERE id = ?", (time.time() if archived else None, assistant_id)
             )
 
+    def create_assistant_from(self, config: AssistantConfig, note: str) -> tuple[Assistant, Version | None]:
+        """A new assistant holding `config`: as its draft, and as v1 (with `note`) when it is valid.
+        An invalid config stays a draft only, so nothing is lost and the editor shows what to fix."""
+        assistant = self.create_assistant(config)
+        if config.validate():
+            return assistant, None
+        version, _ = self.save_version(assistant.id, config, note=note)
+        return assistant, version
+
     def clone_assistant(self, assistant_id: int) -> Assistant:
         """A new assistant from this one's latest version (or its draft), named "… (copy)"."""
         latest = self.latest_version(assistant_id)
@@ -463,10 +472,8 @@ class Store:
         source = latest.config if latest else (draft[0] if draft else AssistantConfig())
         config = AssistantConfig.from_dict(source.to_dict())
         config.name = f"{config.name or 'Untitled'} (copy)"[:256]
-        clone = self.create_assistant(config)
-        if not config.validate():
-            where = f"v{latest.number}" if latest else "draft"
-            self.save_version(clone.id, config, note=f"cloned from #{assistant_id} {where}")
+        where = f"v{latest.number}" if latest else "draft"
+        clone, _ = self.create_assistant_from(config, note=f"cloned from #{assistant_id} {where}")
         return clone
 
     def _owned(self, assistant_id: int) -> None:

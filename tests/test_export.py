@@ -234,11 +234,23 @@ def test_version_json_round_trips(store):
         ('{"format": "assistant-playground/version", "format_version": 9, "config": {}}', "format 9"),
         ('{"format": "assistant-playground/version", "format_version": 1}', 'no "config"'),
         ('{"format": "assistant-playground/version", "format_version": 1, "config": {"functions": [1]}}', "shape"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
     ],
+    ids=["not json", "array", "other format", "newer format", "no config", "bad shape", "deep"],
 )
 def test_version_from_json_refuses_bad_input(text, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         export.version_from_json(text)
+
+
+def test_only_a_document_of_the_version_format_counts_as_a_version_file(store):
+    v, _ = store.save_version(store.create_assistant().id, AssistantConfig(name="Bot", instructions="Be brief."))
+    assert export.is_version_document(export.version_json(v))
+    # A legacy export that merely mentions the format (here as a metadata key) is not one.
+    legacy_export = json.dumps({"object": "assistant", "metadata": {"assistant-playground/version": "1"}})
+    assert '"assistant-playground/version"' in legacy_export
+    assert not export.is_version_document(legacy_export)
+    assert not export.is_version_document("{not json") and not export.is_version_document("[" * 100_000)
 
 
 # -- Python snippet --------------------------------------------------------------------------------
