@@ -66,9 +66,9 @@ def config_panel(models: dict[str, str | None], models_problem: str | None) -> N
 
 
 def panel_view() -> tuple:
+    """What decides how every section looks: the problems, and whether reasoning effort applies."""
     config = editor.from_state(ss)
-    errors = tuple((e.field, e.message) for e in config.validate())
-    return errors, is_reasoning_model(config.model) or bool(config.reasoning_effort)
+    return tuple(config.validate()), is_reasoning_model(config.model) or bool(config.reasoning_effort)
 
 
 def section_errors() -> list:
@@ -77,7 +77,7 @@ def section_errors() -> list:
     if view != ss.get("panel_view"):
         ss.panel_view = view
         st.rerun()
-    return editor.from_state(ss).validate()
+    return list(view[0])
 
 
 def on_rename() -> None:
