@@ -131,11 +131,15 @@ def runs_frame(rows: list[dict[str, Any]], prices: dict[str, Price], tz: str | N
     )  # fmt: skip
     if frame.empty:
         return frame.assign(cost=pd.Series(dtype=float), priced=pd.Series(dtype=bool), day=pd.Series(dtype=str))
-    triples = zip(frame.model, frame.input_tokens, frame.output_tokens, strict=True)
-    frame["cost"] = [cost(m, i, o, prices) for m, i, o in triples]
+    # Whole columns, one price lookup per model: the page reruns this over every run in the log.
+    found = {m: price_for(m or "", prices) for m in frame.model.unique()}
+    per_in = frame.model.map({m: p.input_per_1m if p else math.nan for m, p in found.items()}).astype(float)
+    per_out = frame.model.map({m: p.output_per_1m if p else math.nan for m, p in found.items()}).astype(float)
+    tokens_in = frame.input_tokens.astype(float).fillna(0.0)
+    tokens_out = frame.output_tokens.astype(float).fillna(0.0)
+    frame["cost"] = (tokens_in * per_in + tokens_out * per_out) / 1_000_000
     frame["priced"] = frame["cost"].notna()
-    where = zone(tz)  # an unknown zone from the browser: days in UTC
-    frame["day"] = [dt.datetime.fromtimestamp(t, where).date().isoformat() for t in frame.created_at]
+    frame["day"] = local_times(frame.created_at, tz).dt.strftime("%Y-%m-%d")  # an unknown zone: UTC days
     frame["assistant"] = assistant_labels(frame.assistant_id, frame.assistant)
     frame["assistant_version"] = frame["assistant"] + " v" + frame["version"].astype("Int64").astype(str)
     return frame
@@ -144,7 +148,8 @@ def runs_frame(rows: list[dict[str, Any]], prices: dict[str, Price], tz: str | N
 def assistant_labels(ids: pd.Series, names: pd.Series) -> pd.Series:
     """One label per assistant, so the roll-ups never merge two assistants that share a name
     (or have none yet): the name, with "#id" added where two assistants would read alike."""
-    label = {int(i): display_name(n, int(i)) for i, n in zip(ids, names, strict=True)}
+    pairs = pd.DataFrame({"id": ids, "name": names}).drop_duplicates("id")
+    label = {int(i): display_name(n, int(i)) for i, n in zip(pairs["id"], pairs["name"], strict=True)}
     alike = Counter(label.values())
     return ids.map({i: f"{text} #{i}" if alike[text] > 1 else text for i, text in label.items()})
 
