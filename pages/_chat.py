@@ -163,12 +163,14 @@ def history(store: Store, thread_id: int | None) -> list[Message]:
             args=(thread_id, window + HISTORY_MORE),
         )
     answered = {m.run_id for m in messages if m.role == "assistant"}
-    runs = {r.id: r for r in store.list_runs(thread_id)} if messages else {}
+    calls = store.thread_tool_calls(thread_id, since=messages[0].created_at) if messages else []
+    # Runs from the oldest one drawn: later attempts at a drawn message have larger ids, so every
+    # run the drawing compares with is read, and none of the long history above the window.
+    drawn_runs = [m.run_id for m in messages if m.run_id] + [c.run_id for c in calls]
+    runs = {r.id: r for r in store.list_runs(thread_id, from_id=min(drawn_runs))} if drawn_runs else {}
     made: dict[int, list[RunFile]] = {}
     for f in store.run_files([r.id for r in runs.values() if r.response and "container_file_citation" in r.response]):
         made.setdefault(f.run_id, []).append(f)
-    since = messages[0].created_at if messages else 0
-    calls = [c for c in store.thread_tool_calls(thread_id) if c.created_at >= since]
     newest_attempt: dict[int, int] = {}
     for r in runs.values():
         if r.user_message_id is not None:

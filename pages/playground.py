@@ -147,7 +147,7 @@ def pending_calls(conn: Connection, thread_id: int | None) -> bool:
     calls = store.tool_calls(run_id)
     with st.container(border=True, key="pending_calls"):
         st.markdown(f"**Waiting for {len(calls)} function output{'s' if len(calls) > 1 else ''}** to continue.")
-        last = store.list_runs(thread_id)[-1]
+        last = store.list_runs(thread_id, from_id=run_id)[-1]  # the pending run or a later try
         if last.id != run_id and last.status == "failed" and last.error:
             st.error(f"Sending the outputs failed: {last.error}", icon=":material/error:")
         missing = ss.pop("missing_outputs", [])

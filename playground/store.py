@@ -767,13 +767,15 @@ class Store:
             ).fetchone()
         return Run(*row) if row else None
 
-    def list_runs(self, thread_id: int) -> list[Run]:
+    def list_runs(self, thread_id: int, from_id: int = 0) -> list[Run]:
+        """The thread's runs, oldest first; from run `from_id` on (the chat reads only what it draws)."""
         columns = ", ".join(f"r.{name}" for name in Run.__dataclass_fields__)
         with self.db() as db:
             rows = db.conn.execute(
                 f"SELECT {columns} FROM runs r JOIN threads t ON t.id = r.thread_id "
-                "JOIN assistants a ON a.id = t.assistant_id WHERE r.thread_id = ? AND a.owner = ? ORDER BY r.id",
-                (thread_id, self.owner),
+                "JOIN assistants a ON a.id = t.assistant_id WHERE r.thread_id = ? AND r.id >= ? AND a.owner = ? "
+                "ORDER BY r.id",
+                (thread_id, from_id, self.owner),
             ).fetchall()
         return [Run(*r) for r in rows]
 
@@ -858,11 +860,13 @@ class Store:
             ).fetchall()
         return [ToolCallRow(*r[:6], json.loads(r[6]), *r[7:]) for r in rows]
 
-    def thread_tool_calls(self, thread_id: int) -> list[ToolCallRow]:
+    def thread_tool_calls(self, thread_id: int, since: float = 0.0) -> list[ToolCallRow]:
+        """The thread's function calls logged at or after `since`, oldest first."""
         with self.db() as db:
             rows = db.conn.execute(
-                f"SELECT {', '.join(ToolCallRow.__dataclass_fields__)} FROM tool_calls WHERE thread_id = ? ORDER BY id",
-                (thread_id,),
+                f"SELECT {', '.join(ToolCallRow.__dataclass_fields__)} FROM tool_calls "
+                "WHERE thread_id = ? AND created_at >= ? ORDER BY id",
+                (thread_id, since),
             ).fetchall()
         return [ToolCallRow(*r[:6], json.loads(r[6]), *r[7:]) for r in rows]
 
