@@ -118,3 +118,28 @@ def test_the_new_thread_dialog_stays_closed_after_escape(app):
     page.get_by_role("button", name="New assistant").click()  # a full rerun
     wait_for_app(page)
     expect(page.get_by_role("dialog")).to_have_count(0)
+
+
+def test_a_field_hidden_behind_its_switch_keeps_what_was_typed(app, log_store):
+    """Streamlit drops a widget's value while it is not drawn; only a browser shows it come back."""
+    page = app
+    page.get_by_role("button", name="New assistant").click()
+    wait_for_app(page)
+    commit(page, page.get_by_label("Name", exact=True), "Hidden fields")
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_text("· v1")).to_be_visible()
+
+    page.get_by_text("File search", exact=True).click()
+    wait_for_app(page)
+    commit(page, page.get_by_label("Vector store ids"), "vs_kept")
+    page.get_by_text("File search", exact=True).click()  # off: the field goes away
+    wait_for_app(page)
+    expect(page.get_by_label("Vector store ids")).to_have_count(0)
+    commit(page, page.get_by_label("Description", exact=True), "edited while it was hidden")
+    page.get_by_text("File search", exact=True).click()  # on again
+    wait_for_app(page)
+    expect(page.get_by_label("Vector store ids")).to_have_value("vs_kept")
+
+    bot = next(a for a in log_store.list_assistants() if a["name"] == "Hidden fields")
+    draft, _ = log_store.get_draft(bot["id"])
+    assert draft.file_search.vector_store_ids == ["vs_kept"] and draft.description == "edited while it was hidden"
