@@ -13,8 +13,8 @@ import streamlit as st
 from playground import settings
 from playground.assistant import display_name
 from playground.backend import ResponsesBackend
-from playground.client import ApiKey, make_client, mask, owner_for, redact, resolve_key
-from playground.errors import describe
+from playground.client import ApiKey, make_client, mask, owner_for, resolve_key
+from playground.errors import say
 from playground.store import Store
 
 
@@ -67,7 +67,7 @@ def _models(fingerprint: str, base_url: str | None, _key: ApiKey) -> tuple[dict[
     try:
         return ResponsesBackend(make_client(_key, base_url, quick=True)).list_models(), None
     except Exception as exc:
-        return dict.fromkeys(settings.FALLBACK_MODELS), redact(describe(exc).message, _key.value)
+        return dict.fromkeys(settings.FALLBACK_MODELS), say(exc, _key.value)
 
 
 def model_options(conn: Connection) -> tuple[dict[str, str | None], str | None]:

@@ -9,8 +9,7 @@ import streamlit as st
 
 from pages._common import Connection
 from playground import editor, files
-from playground.client import redact
-from playground.errors import describe
+from playground.errors import say
 from playground.store import FileRow
 
 ss = st.session_state
@@ -329,4 +328,4 @@ def _problems(key: str) -> None:
 
 
 def _sentence(exc: Exception, conn: Connection) -> str:
-    return redact(describe(exc).message, *conn.secrets)
+    return say(exc, *conn.secrets)

@@ -7,11 +7,22 @@ from dataclasses import dataclass
 import httpx2
 import openai
 
+from playground.client import redact
+
 
 @dataclass(frozen=True)
 class Problem:
     kind: str
     message: str
+
+    def told(self, *secrets: str, before: str = "") -> str:
+        """The sentence as a person reads it (screen, log, database): every secret cut out."""
+        return redact(before + self.message, *secrets)
+
+
+def say(exc: BaseException, *secrets: str, before: str = "") -> str:
+    """A failure in one sentence, ready to show or keep: `describe`, then the secrets cut out."""
+    return describe(exc).told(*secrets, before=before)
 
 
 def describe(exc: BaseException) -> Problem:

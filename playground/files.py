@@ -13,7 +13,7 @@ from typing import Any
 
 from playground.backend import Backend
 from playground.client import redact
-from playground.errors import describe
+from playground.errors import describe, say
 from playground.store import FileRow, RunFile, Store
 
 # Kept well under the API's 512 MB: uploads pass through a Streamlit server's memory.
@@ -78,14 +78,14 @@ def upload(
     try:
         file_id = backend.upload_file(name, data, mime)
     except Exception as exc:
-        return UploadResult(None, None, redact(f"Uploading {name} failed: {describe(exc).message}", *secrets))
+        return UploadResult(None, None, say(exc, *secrets, before=f"Uploading {name} failed: "))
     row_id = store.add_file(file_id, name, len(data), purpose, vector_store_id=vector_store_id)
     if purpose == "file_search":
         assert vector_store_id is not None
         try:
             status, error = backend.attach_file(vector_store_id, file_id)
         except Exception as exc:
-            message = redact(f"Adding {name} to the vector store failed: {describe(exc).message}", *secrets)
+            message = say(exc, *secrets, before=f"Adding {name} to the vector store failed: ")
             store.set_file_status(row_id, "failed", message)
             return UploadResult(row_id, file_id, message)
         store.set_file_status(row_id, status, redact(error, *secrets) if error else None)
@@ -108,7 +108,7 @@ def _refresh(
         try:
             status, error = backend.file_status(vector_store_id, f.file_id)
         except Exception as exc:
-            problem = redact(f"Could not check {f.filename}: {describe(exc).message}", *secrets)
+            problem = say(exc, *secrets, before=f"Could not check {f.filename}: ")
             store.set_file_status(f.id, "in_progress", problem)
             continue
         error = redact(error, *secrets) if error else None
@@ -189,7 +189,7 @@ def remove(store: Store, backend: Backend, row: FileRow, secrets: tuple[str, ...
     except Exception as exc:
         problem = describe(exc)
         if problem.kind != "not_found":  # already gone upstream: forget it here too
-            return redact(f"Removing {row.filename} failed: {problem.message}", *secrets)
+            return problem.told(*secrets, before=f"Removing {row.filename} failed: ")
     store.remove_file(row.id)
     return None
 
@@ -215,7 +215,7 @@ def upstream_stores(backend: Backend, secrets: tuple[str, ...] = ()) -> tuple[li
     try:
         return backend.list_vector_stores(), None
     except Exception as exc:
-        return [], redact(f"Could not list the vector stores: {describe(exc).message}", *secrets)
+        return [], say(exc, *secrets, before="Could not list the vector stores: ")
 
 
 def upstream_files(
@@ -225,7 +225,7 @@ def upstream_files(
     try:
         listed = backend.list_vector_store_files(vector_store_id)
     except Exception as exc:
-        return [], redact(f"Could not list the files of {vector_store_id}: {describe(exc).message}", *secrets)
+        return [], say(exc, *secrets, before=f"Could not list the files of {vector_store_id}: ")
     tracked = {f.file_id for f in store.list_files("file_search", vector_store_id)}
     names = store.filenames()
     out: list[UpstreamFile] = []
@@ -254,7 +254,7 @@ def detach(backend: Backend, vector_store_id: str, file: UpstreamFile, secrets: 
     except Exception as exc:
         problem = describe(exc)
         if problem.kind != "not_found":
-            return redact(f"Removing {file.filename or file.file_id} failed: {problem.message}", *secrets)
+            return problem.told(*secrets, before=f"Removing {file.filename or file.file_id} failed: ")
     return None
 
 
@@ -272,6 +272,6 @@ def fetch_again(store: Store, backend: Backend, missing: RunFile, secrets: tuple
                 f"{missing.filename} is gone upstream (its container expires after a short idle time). "
                 "Ask the assistant to make it again."
             )
-        return redact(f"Fetching {missing.filename} failed: {problem.message}", *secrets)
+        return problem.told(*secrets, before=f"Fetching {missing.filename} failed: ")
     store.add_run_files(missing.run_id, [(missing.container_id, missing.file_id, missing.filename, data, None)])
     return None

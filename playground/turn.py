@@ -20,7 +20,7 @@ from typing import Any
 from playground import trace
 from playground.backend import Backend, Call, Created, Delta, Finished, StreamError, StreamHandle
 from playground.client import redact
-from playground.errors import Problem, describe
+from playground.errors import Problem, describe, say
 from playground.settings import CHECKPOINT_EVERY_S
 from playground.store import Store, Thread, ToolCallRow, Version
 from playground.tools import HANDLERS, check_arguments, run_handler
@@ -317,7 +317,7 @@ class Turn:
                     )
                 )
             except Exception as exc:  # the reply stands; the file shows what went wrong
-                kept.append((f.container_id, f.file_id, f.filename, None, redact(describe(exc).message, *self.secrets)))
+                kept.append((f.container_id, f.file_id, f.filename, None, say(exc, *self.secrets)))
         if kept:
             try:
                 self.store.add_run_files(self.run_id, kept)
@@ -351,7 +351,7 @@ class Turn:
         status = outcome["status"]
         problem: Problem | None = outcome["problem"]
         if problem is not None and self.secrets:
-            problem = replace(problem, message=redact(problem.message, *self.secrets))
+            problem = replace(problem, message=problem.told(*self.secrets))
         text = "".join(parts)
         if status == "cancelled" and problem is None:
             said = "Stopped; the partial reply is kept." if text else "Stopped before the reply began."
