@@ -84,9 +84,3 @@ def app(page, app_server, upstream):
 @pytest.fixture
 def log_store(app_server):
     return Store(app_server["db"])
-
-
-def chat_message(page, text: str):
-    """The chat message holding `text`. When a reply finishes, the rerun that draws it from the log
-    can briefly sit beside the streamed copy still on the page; the newest is the one that stays."""
-    return page.get_by_test_id("stChatMessage").filter(has_text=text).last

@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 
 from playground.client import ApiKey, make_client
 from tests.app_process import wait_for_app
+from tests.e2e.browser import by_key, create, new_assistant, send
 from tests.e2e.conftest import E2E_KEY
-from tests.e2e.test_security_e2e import by_key, create, new_assistant, send
 from tests.openai_server import OpenAIServer
 from tests.test_faults import AFTER, FAULTS, TRICKLE, assert_one_clear_sentence, item_texts
 

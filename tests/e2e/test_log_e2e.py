@@ -2,8 +2,8 @@
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import chat_message, wait_for_app
-from tests.e2e.test_playground_e2e import commit, send
+from tests.app_process import wait_for_app
+from tests.e2e.browser import chat_message, create, new_assistant, send
 
 
 def search(page, text: str) -> None:
@@ -15,11 +15,8 @@ def search(page, text: str) -> None:
 
 def test_a_dismissed_delete_confirmation_never_comes_back_to_delete_another_thread(app, log_store):
     page = app
-    page.get_by_role("button", name="New assistant").click()
-    wait_for_app(page)
-    commit(page, page.get_by_label("Name", exact=True), "Keeper")
-    page.get_by_role("button", name="Create").click()
-    wait_for_app(page)
+    new_assistant(page, "Keeper")
+    create(page)
     for text in ("zebra one", "zebra two"):
         send(page, text)
         expect(chat_message(page, f"Echo: {text}")).to_be_visible()

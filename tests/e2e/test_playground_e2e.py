@@ -5,29 +5,15 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import E2E_KEY, ROOT, chat_message, wait_for_app
-
-
-def send(page, text: str) -> None:
-    box = page.get_by_test_id("stChatInputTextArea")
-    box.fill(text)
-    box.press("Enter")
-
-
-def commit(page, locator, text: str) -> None:
-    """Type into a text widget and leave it, which is when Streamlit commits the value."""
-    locator.fill(text)
-    locator.press("Tab")
-    wait_for_app(page)
+from tests.e2e.browser import chat_message, commit, create, new_assistant, send
+from tests.e2e.conftest import E2E_KEY, ROOT, wait_for_app
 
 
 def test_build_chat_reload_and_recover(app, upstream, log_store, app_server):
     page = app
-    page.get_by_role("button", name="New assistant").click()  # the app is shared with the other e2e tests
-    wait_for_app(page)
-    commit(page, page.get_by_label("Name", exact=True), "Support bot")
+    new_assistant(page, "Support bot")
     commit(page, page.get_by_label("Instructions"), "Be brief and friendly.")
-    page.get_by_role("button", name="Create").click()
+    create(page)
     expect(page.get_by_text("· v1")).to_be_visible()
 
     # The reply arrives in three pieces half a second apart; the first must show before the last.
@@ -84,11 +70,8 @@ def test_stop_works_before_the_first_token_and_the_thread_shows_how_it_ended(app
     next run while the stopped one is still closing its turn.
     """
     page = app
-    page.get_by_role("button", name="New assistant").click()
-    wait_for_app(page)
-    commit(page, page.get_by_label("Name", exact=True), "Slow thinker")
-    page.get_by_role("button", name="Create").click()
-    expect(page.get_by_text("· v1")).to_be_visible()
+    new_assistant(page, "Slow thinker")
+    create(page)
 
     upstream.script({"chunks": ["Too", " late"], "ttft": 30})
     send(page, "Think hard")
@@ -123,11 +106,8 @@ def test_the_new_thread_dialog_stays_closed_after_escape(app):
 def test_a_field_hidden_behind_its_switch_keeps_what_was_typed(app, log_store):
     """Streamlit drops a widget's value while it is not drawn; only a browser shows it come back."""
     page = app
-    page.get_by_role("button", name="New assistant").click()
-    wait_for_app(page)
-    commit(page, page.get_by_label("Name", exact=True), "Hidden fields")
-    page.get_by_role("button", name="Create").click()
-    expect(page.get_by_text("· v1")).to_be_visible()
+    new_assistant(page, "Hidden fields")
+    create(page)
 
     page.get_by_text("File search", exact=True).click()
     wait_for_app(page)

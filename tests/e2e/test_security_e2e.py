@@ -21,38 +21,10 @@ from playwright.sync_api import expect
 from playground.client import ApiKey
 from playground.store import Store
 from tests.app_process import ROOT, streamlit_app, wait_for_app
-from tests.e2e.conftest import E2E_KEY, chat_message
+from tests.e2e.browser import by_key, chat_message, commit, create, new_assistant, send
+from tests.e2e.conftest import E2E_KEY
 
 CALL_ID = "call_secrets"
-
-
-def send(page, text: str) -> None:
-    box = page.get_by_test_id("stChatInputTextArea")
-    box.fill(text)
-    box.press("Enter")
-
-
-def by_key(page, key: str):
-    """A widget by its Streamlit key (the element's class is st-key-<key>, other characters as -)."""
-    return page.locator(".st-key-" + "".join(c if c.isalnum() or c in "_-" else "-" for c in key))
-
-
-def commit(page, locator, text: str) -> None:
-    locator.fill(text)
-    locator.press("Tab")
-    wait_for_app(page)
-
-
-def new_assistant(page, name: str) -> None:
-    page.get_by_role("button", name="New assistant").click()
-    wait_for_app(page)
-    commit(page, by_key(page, "cfg.name").locator("input"), name)
-
-
-def create(page) -> None:
-    by_key(page, "save_version").locator("button").click()
-    wait_for_app(page)
-    expect(by_key(page, "save_version").get_by_role("button", name="Update")).to_be_visible()
 
 
 def go(page, title: str) -> None:

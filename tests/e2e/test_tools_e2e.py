@@ -2,22 +2,19 @@
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import wait_for_app
-from tests.e2e.test_playground_e2e import commit, send
+from tests.app_process import wait_for_app
+from tests.e2e.browser import create, new_assistant, send
 
 
 def test_define_a_function_answer_its_call_by_hand(app, upstream, log_store):
     page = app
-    page.get_by_role("button", name="New assistant").click()
-    wait_for_app(page)
-    commit(page, page.get_by_label("Name", exact=True), "Weather bot")
+    new_assistant(page, "Weather bot")
     page.get_by_text("Functions", exact=True).click()
     wait_for_app(page)
     page.get_by_role("button", name="Add function").click()  # the first example: get_weather
     wait_for_app(page)
     expect(page.get_by_label("Function name")).to_have_value("get_weather")
-    page.get_by_role("button", name="Create").click()
-    wait_for_app(page)
+    create(page)
 
     upstream.script(
         {"function_calls": [{"name": "get_weather", "arguments": '{"city": "Oslo"}', "call_id": "call_e2e"}]}
@@ -51,11 +48,8 @@ def test_define_a_function_answer_its_call_by_hand(app, upstream, log_store):
 
 def test_uploads_in_the_browser_once_each_and_the_rule_in_sight(app, upstream, log_store):
     page = app
-    page.get_by_role("button", name="New assistant").click()
-    wait_for_app(page)
-    commit(page, page.get_by_label("Name", exact=True), "Files bot")
-    page.get_by_role("button", name="Create").click()
-    wait_for_app(page)
+    new_assistant(page, "Files bot")
+    create(page)
     page.get_by_text("File search", exact=True).click()
     wait_for_app(page)
     page.get_by_role("button", name="New vector store").click()

@@ -2,8 +2,8 @@
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import wait_for_app
-from tests.e2e.test_playground_e2e import commit
+from tests.app_process import wait_for_app
+from tests.e2e.browser import commit, create, new_assistant
 
 NAME = "Diff bot"
 
@@ -21,13 +21,9 @@ def pick(page, label: str, option: str) -> None:
 def test_diff_restore_and_open_in_playground(app, upstream, log_store):
     page = app
     instructions = page.get_by_placeholder("You are a helpful assistant that…")
-    page.get_by_role("button", name="New assistant").click()
-    wait_for_app(page)
-    commit(page, page.get_by_label("Name", exact=True), NAME)
+    new_assistant(page, NAME)
     commit(page, instructions, "Answer in English.")
-    page.get_by_role("button", name="Create").click()
-    wait_for_app(page)
-    expect(page.get_by_role("button", name="Update")).to_be_visible()
+    create(page)
 
     commit(page, instructions, "Answer in French.")
     page.get_by_role("button", name="Update").click()
