@@ -1,16 +1,24 @@
-"""Entry point: builds the navigation and runs the chosen page. Nothing else lives here."""
+"""Entry point: routing, and what every page shares (the connection and its sidebar box).
+
+Streamlit runs this file on every rerun and then the chosen page, so whatever is set up here exists
+whichever page a browser session opens first.
+"""
 
 import streamlit as st
 
+from app_pages._common import open_connection
+
 st.set_page_config(page_title="Assistant Playground", page_icon=":material/smart_toy:", layout="wide")
-st.navigation(
+page = st.navigation(
     [
-        st.Page("pages/playground.py", title="Playground", icon=":material/chat:", default=True),
-        st.Page("pages/assistants.py", title="Assistants", icon=":material/smart_toy:"),
-        st.Page("pages/versions.py", title="Versions", icon=":material/history:"),
-        st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
-        st.Page("pages/test_sets.py", title="Test sets", icon=":material/checklist:"),
-        st.Page("pages/conversations.py", title="Conversations", icon=":material/forum:"),
-        st.Page("pages/usage.py", title="Usage", icon=":material/monitoring:"),
+        st.Page("app_pages/chat.py", title="Playground", icon=":material/chat:", default=True),
+        st.Page("app_pages/assistants.py", title="Assistants", icon=":material/smart_toy:"),
+        st.Page("app_pages/versions.py", title="Versions", icon=":material/history:"),
+        st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+        st.Page("app_pages/test_sets.py", title="Test sets", icon=":material/checklist:"),
+        st.Page("app_pages/conversations.py", title="Conversations", icon=":material/forum:"),
+        st.Page("app_pages/usage.py", title="Usage", icon=":material/monitoring:"),
     ]
-).run()
+)
+open_connection()
+page.run()

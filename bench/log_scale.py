@@ -225,7 +225,7 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:
 
 
 def page_table(threads: list[dict[str, Any]], prices: dict[str, usage.Price], tz: str | None = None) -> pd.DataFrame:
-    """The table pages/conversations.py builds from `conversations()`, built the same way."""
+    """The table app_pages/conversations.py builds from `conversations()`, built the same way."""
     return pd.DataFrame(
         [
             {
@@ -292,7 +292,7 @@ def page_render(db: Path, repeat: int, query: str) -> list[Row]:
         t0 = time.perf_counter()
         at.run()
         t1 = time.perf_counter()
-        at.switch_page("pages/conversations.py").run()
+        at.switch_page("app_pages/conversations.py").run()
         t2 = time.perf_counter()
         if at.exception:
             raise RuntimeError(f"the Conversations page failed: {at.exception}")
@@ -316,7 +316,7 @@ def page_render(db: Path, repeat: int, query: str) -> list[Row]:
 
 
 def page_search(store: Store, query: str) -> tuple[list[int], list[dict[str, Any]], list[dict[str, Any]]]:
-    """What pages/conversations.py asks of the store for a search: every matching thread (the true
+    """What app_pages/conversations.py asks of the store for a search: every matching thread (the true
     count), the newest LISTED of them, and the snippets under the first 20."""
     matching = store.conversation_ids(query=query)
     threads = store.conversations(thread_ids=matching[:LISTED], limit=LISTED)

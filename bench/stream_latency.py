@@ -5,7 +5,7 @@ with the same latency (time to first token, gap between deltas), each driven in 
 
 - bare: a 20-line app that pipes `responses.create(stream=True)` into `st.write_stream`
   (bench/bare_stream_app.py), the floor for streaming latency; with --history N it starts with as
-  many of those messages as the app draws (pages/_chat.HISTORY_WINDOW), since what is on screen costs time;
+  many of those messages as the app draws (app_pages/_chat.HISTORY_WINDOW), since what is on screen costs time;
 - app: Assistant Playground (app.py);
 - naive: the old Assistants-playground way (bench/naive_app.py): the reply is not streamed; the page
   polls every second and re-reads every item of the conversation from the API.
@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from playwright.sync_api import sync_playwright
 
+from app_pages._chat import HISTORY_WINDOW
 from bench._harness import RESULTS_DIR, WATCH, SocketBytes, WireTap, figure, machine, message, pct, save, seed, stamp
-from pages._chat import HISTORY_WINDOW
 from playground.client import ApiKey, make_client
 from playground.store import Store
 from tests.app_process import CHROMIUM, CHROMIUM_ARGS, ROOT, streamlit_app, wait_for_app

@@ -225,7 +225,7 @@ def test_check_connection_says_what_is_wrong(upstream, db_path, monkeypatch):
 def test_assistants_page_table_opens_clones_and_archives(app, log, upstream):
     create(app, name="Listed bot")
     app.chat_input[0].set_value("hello").run()
-    app.switch_page("pages/assistants.py").run()
+    app.switch_page("app_pages/assistants.py").run()
     assert not app.exception, app.exception
     table = app.dataframe[0].value
     row = table[table.name == "Listed bot"].iloc[0]
@@ -251,7 +251,7 @@ def test_versions_page_diffs_and_restores(app, log):
     app.toggle(key="cfg.sampling").set_value(True).run()
     app.slider(key="cfg.temperature").set_value(0.3).run()
     app.button(key="save_version").click().run()
-    app.switch_page("pages/versions.py").run()
+    app.switch_page("app_pages/versions.py").run()
     assert not app.exception, app.exception
     assert list(app.dataframe[0].value.version) == ["v2", "v1"]
     [diff] = [c.value for c in app.code]
@@ -273,7 +273,7 @@ def test_conversations_page_searches_opens_resumes_exports_and_deletes(app, log,
     app.button(key="new_thread").click().run()
     app.button(key="dlg_new_thread_yes").click().run()
     app.chat_input[0].set_value("Opening hours?").run()
-    app.switch_page("pages/conversations.py").run()
+    app.switch_page("app_pages/conversations.py").run()
     assert not app.exception, app.exception
     assert sorted(app.dataframe[0].value.title) == ["Opening hours?", "What is the refund policy?"]
 
@@ -291,7 +291,7 @@ def test_conversations_page_searches_opens_resumes_exports_and_deletes(app, log,
     assert app.query_params["thread"] == str(refund.id)
     assert chat_texts(app)[0] == "What is the refund policy?"
 
-    app.switch_page("pages/conversations.py").run()
+    app.switch_page("app_pages/conversations.py").run()
     app.text_input(key="conv_search").input("refund").run()
     app.button(key="conv_delete").click().run()
     app.button(key="dlg_delete_yes").click().run()
@@ -304,7 +304,7 @@ def test_usage_page_rolls_up_and_names_unpriced_models(app, log, upstream):
     [assistant] = log.list_assistants()
     version = log.latest_version(assistant["id"])
     log_chat(log, assistant["id"], version.id, ("again", "ok"), model="my-local-model")
-    app.switch_page("pages/usage.py").run()
+    app.switch_page("app_pages/usage.py").run()
     assert not app.exception, app.exception
     assert app.metric[0].value == "2"
     assert any("No price for my-local-model" in c for c in texts(app, "caption"))
@@ -367,9 +367,9 @@ def test_a_typed_key_survives_a_page_switch(upstream, db_path, monkeypatch):
     at = AppTest.from_file(APP, default_timeout=30).run()
     at.text_input(key="api_key").input("sk-visitor-0123456789abcdef").run()
     create(at, name="Visitor bot")
-    at.switch_page("pages/assistants.py").run()
+    at.switch_page("app_pages/assistants.py").run()
     assert any("typed here" in c for c in texts(at, "caption")), texts(at, "caption")
-    at.switch_page("pages/playground.py").run()
+    at.switch_page("app_pages/chat.py").run()
     assert at.text_input(key="cfg.name").value == "Visitor bot"
     assert at.chat_input[0].disabled is False
 
@@ -561,7 +561,7 @@ LEGACY = """{"object": "list", "data": [{"id": "asst_abc123", "object": "assista
 
 
 def test_import_a_legacy_assistant_and_export_a_version(app, log):
-    app.switch_page("pages/assistants.py").run()
+    app.switch_page("app_pages/assistants.py").run()
     app.text_area(key="import_text").input("not json").run()
     app.button(key="import_go").click().run()
     assert any(e.startswith("The text is not valid JSON") for e in texts(app, "error"))
@@ -575,7 +575,7 @@ def test_import_a_legacy_assistant_and_export_a_version(app, log):
     assert (v1.config.model, v1.config.temperature, v1.config.code_interpreter.enabled) == ("gpt-4o", 0.7, True)
     assert v1.note.startswith("imported from asst_abc123")
 
-    app.switch_page("pages/versions.py").run()
+    app.switch_page("app_pages/versions.py").run()
     app.selectbox(key="versions_pick").set_value(imported["id"]).run()
     labels = [d.proto.label for d in app.get("download_button")]
     assert labels == ["v1 as JSON", "v1 as a Python script"]
@@ -585,7 +585,7 @@ def test_compare_page_streams_two_versions_and_continues_one(app, log, upstream)
     create(app, name="Duo", instructions="Be brief.")
     app.text_area(key="cfg.instructions").input("Be thorough.").run()
     app.button(key="save_version").click().run()
-    app.switch_page("pages/compare.py").run()
+    app.switch_page("app_pages/compare.py").run()
     assert not app.exception, app.exception
     assert (app.selectbox(key="cmp_left_v").value.number, app.selectbox(key="cmp_right_v").value.number) == (1, 2)
     app.button(key="cmp_send").click().run()
@@ -606,7 +606,7 @@ def test_test_set_from_a_conversation_replayed_against_a_baseline(app, log, upst
     create(app, name="Tester")
     app.chat_input[0].set_value("What is 2+2?").run()
     app.chat_input[0].set_value("And 3+3?").run()
-    app.switch_page("pages/test_sets.py").run()
+    app.switch_page("app_pages/test_sets.py").run()
     assert not app.exception, app.exception
     app.button(key="ts_save").click().run()
     assert "Give the test set a name." in texts(app, "error")

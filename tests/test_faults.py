@@ -351,5 +351,5 @@ def test_page_fault(name, app, log, upstream, monkeypatch):
     assert [r.status for r in log.list_runs(thread.id)][-2:] == ["completed", "completed"]
     assert not texts(app, "error"), (
         "after a successful Retry the superseded attempt's error must not stay under its kept partial reply "
-        "(pages/_chat.py history), telling the user to retry what already succeeded"
+        "(app_pages/_chat.py history), telling the user to retry what already succeeded"
     )

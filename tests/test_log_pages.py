@@ -65,7 +65,7 @@ def test_a_filtered_search_finds_what_the_top_hits_would_miss_and_says_how_many(
     rare = chat(log, other.id, ov.id, ("an old refund question from billing", "ok"))
     with log.write() as db:  # the oldest thread of all: no top-50 list of hits would reach it
         db.conn.execute("UPDATE threads SET created_at = 1, updated_at = 1 WHERE id = ?", (rare.id,))
-    open_page(app, "pages/conversations.py")
+    open_page(app, "app_pages/conversations.py")
     assert "Showing the newest 500 of 521 conversations." in texts(app, "caption")
 
     app.text_input(key="conv_search").input("refund").run()
@@ -88,7 +88,7 @@ def test_dates_filter_in_the_browsers_time_zone_and_times_sort_as_times(app, log
     bulk_threads(log, a.id, v.id, 1, "new year", start=noon)
     bulk_threads(log, a.id, v.id, 1, "a week later", start=noon + 7 * 86400)
     app.context = {"timezone": "Pacific/Kiritimati"}
-    open_page(app, "pages/conversations.py")
+    open_page(app, "app_pages/conversations.py")
     table = app.dataframe[0].value
     assert str(table["started"].dt.tz) == "Pacific/Kiritimati"
     assert table.sort_values("started").title.tolist()[-2:] == ["new year 0", "a week later 0"]
@@ -102,7 +102,7 @@ def test_a_stale_delete_confirmation_is_dropped_and_a_vanished_thread_is_a_messa
     a, v = seed(log)
     refund = chat(log, a.id, v.id, ("refund please", "ok"))
     hours = chat(log, a.id, v.id, ("opening hours?", "9 to 5"))
-    open_page(app, "pages/conversations.py")
+    open_page(app, "app_pages/conversations.py")
     assert app.selectbox(key="conv_open").value == hours.id
     app.button(key="conv_delete").click().run()
     assert app.session_state["confirm_delete"] == hours.id
@@ -130,7 +130,7 @@ def test_a_stale_delete_confirmation_is_dropped_and_a_vanished_thread_is_a_messa
 def test_a_thread_gone_between_the_dialog_and_the_click_is_a_sentence(app, log, monkeypatch):
     a, v = seed(log)
     thread = chat(log, a.id, v.id, ("hello", "hi"))
-    open_page(app, "pages/conversations.py")
+    open_page(app, "app_pages/conversations.py")
     app.button(key="conv_delete").click().run()
 
     def gone(self, thread_id):  # another session deleted it after this page drew the dialog
@@ -148,7 +148,7 @@ def test_save_as_test_set_from_selected_or_all_matching_conversations(app, log):
     first = chat(log, a.id, v.id, ("refund for order 1?", "yes"), ("and order 2?", "also"))
     second = chat(log, a.id, v.id, ("refund for a gift?", "no"))
     chat(log, a.id, v.id, ("opening hours?", "9 to 5"))
-    open_page(app, "pages/conversations.py")
+    open_page(app, "app_pages/conversations.py")
     app.text_input(key="conv_search").input("refund").run()
     app.button(key="conv_ts_save").click().run()
     assert "Give the test set a name." in texts(app, "error")
@@ -181,7 +181,7 @@ def test_save_as_test_set_from_selected_or_all_matching_conversations(app, log):
 def test_jsonl_export_offers_metadata_as_an_option(app, log):
     a, v = seed(log)
     thread = chat(log, a.id, v.id, ("hi", "hello"))
-    open_page(app, "pages/conversations.py")
+    open_page(app, "app_pages/conversations.py")
     assert app.toggle(key="conv_jsonl_meta").value is False
     labels = [d.proto.label for d in app.get("download_button")]
     assert labels[:3] == ["JSONL (chat format)", "CSV", "Markdown"]
@@ -195,7 +195,7 @@ def test_compare_survives_a_key_change_and_continues_on_the_compared_version(app
     create(app, name="Duo", instructions="Be brief.")
     app.text_area(key="cfg.instructions").input("Be thorough.").run()
     app.button(key="save_version").click().run()
-    open_page(app, "pages/compare.py")
+    open_page(app, "app_pages/compare.py")
     app.text_area(key="cmp_text").input("Same question").run()
     app.button(key="cmp_send").click().run()
     assert not app.exception, app.exception
@@ -230,7 +230,7 @@ def test_replays_side_by_side_with_cost_baseline_columns_and_a_csv(app, log, ups
     v2, _ = log.save_version(a.id, AssistantConfig(name="Tester", model="gpt-4.1"))
     one = chat(log, a.id, v1.id, ("What is 2+2?", "4"))
     two = chat(log, a.id, v1.id, ("And 3+3?", "6"), ("And 4+4?", "8"))
-    open_page(app, "pages/test_sets.py")
+    open_page(app, "app_pages/test_sets.py")
     app.multiselect(key="ts_threads").set_value([one.id, two.id]).run()
     assert "3 user turns from 2 conversations." in texts(app, "caption")
     app.text_input(key="ts_name").input("Sums").run()
@@ -272,7 +272,7 @@ def test_usage_has_bars_for_one_day_flags_unpriced_days_and_rolls_up_per_assista
     b, w = seed(log, "Local")
     chat(log, a.id, v.id, ("q", "a"), tokens=(1000, 500))
     chat(log, b.id, w.id, ("q", "a"), model="my-local-model")
-    open_page(app, "pages/usage.py")
+    open_page(app, "app_pages/usage.py")
     charts = app.get("vega_lite_chart")
     assert len(charts) == 5 and all('"bar"' in c.proto.spec for c in charts)  # no line: one day still shows
     assert any("some runs had no price: the bar is the priced part only" in c for c in texts(app, "caption"))
@@ -287,7 +287,7 @@ def test_a_note_can_be_added_to_any_version(app, log):
     a, v1 = seed(log, "Noted", instructions="one")
     v2, _ = log.save_version(a.id, AssistantConfig(name="Noted", instructions="two"))
     app.session_state["versions_assistant"] = a.id
-    open_page(app, "pages/versions.py")
+    open_page(app, "app_pages/versions.py")
     app.selectbox(key="note_pick").set_value(v1.id).run()
     app.text_input(key=f"note_text_{v1.id}").input("the short one").run()
     app.button(key="note_save").click().run()
@@ -300,7 +300,7 @@ def test_a_note_can_be_added_to_any_version(app, log):
 def test_assistants_last_used_is_a_time(app, log):
     a, v = seed(log, "Used")
     chat(log, a.id, v.id, ("q", "a"))
-    open_page(app, "pages/assistants.py")
+    open_page(app, "app_pages/assistants.py")
     table = app.dataframe[0].value.set_index("name")
     assert str(table["last used"].dtype).startswith("datetime64")
     assert table["last used"].isna().sum() == len(table) - 1  # assistants never used stay empty
@@ -309,5 +309,5 @@ def test_assistants_last_used_is_a_time(app, log):
 def test_tiny_costs_show_their_digits(app, log):
     a, v = seed(log, "Tiny")
     chat(log, a.id, v.id, ("q", "a"), tokens=(20, 5))  # 20 × $0.40/1M + 5 × $1.60/1M
-    open_page(app, "pages/conversations.py")
+    open_page(app, "app_pages/conversations.py")
     assert list(app.dataframe[0].value["est. cost"]) == ["$0.000016"]

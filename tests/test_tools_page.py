@@ -109,8 +109,8 @@ def _redelivery_script(base_url: str, db: str) -> None:
     """The uploader's old value delivered to the callback again (what a ticking fragment can do)."""
     import streamlit as st
 
-    from pages._common import Connection
-    from pages._files import _upload
+    from app_pages._common import Connection
+    from app_pages._files import _upload
     from playground.client import ApiKey
     from playground.store import Store  # AppTest.from_function runs this body alone: imports go here
 

@@ -87,5 +87,5 @@ def test_browser_fault(name, app, upstream: OpenAIServer, log_store):
     assert upstream.violations == []
     assert errors.count() == 0, (
         "after a successful Retry the superseded attempt's error must not stay under its kept partial reply "
-        "(pages/_chat.py history)"
+        "(app_pages/_chat.py history)"
     )

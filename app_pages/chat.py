@@ -6,9 +6,9 @@ import time
 
 import streamlit as st
 
-from pages._chat import AVATARS, history, render_message, trace_dialog
-from pages._common import Connection, assistant_names, connection, connection_box, model_options, setup_panel
-from pages._panel import commit, config_panel
+from app_pages._chat import AVATARS, history, render_message, trace_dialog
+from app_pages._common import Connection, assistant_names, current, model_options, setup_panel
+from app_pages._panel import commit, config_panel
 from playground import editor, turn
 from playground.store import Store
 from playground.tools import HANDLERS
@@ -69,7 +69,6 @@ def choose_assistant(store: Store) -> int:
 
 
 def sidebar(conn: Connection, assistant_id: int) -> None:
-    connection_box(conn)
     store = conn.store
     with st.sidebar:
         st.subheader("Assistant")
@@ -364,8 +363,7 @@ def _new_thread() -> None:
 
 # -- page -------------------------------------------------------------------------------------
 
-conn = connection()
-ss.conn = conn
+conn = current()
 assistant_id = choose_assistant(conn.store)
 sidebar(conn, assistant_id)
 if ss.get("confirm_new_thread"):

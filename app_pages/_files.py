@@ -7,7 +7,7 @@ import time
 
 import streamlit as st
 
-from pages._common import Connection
+from app_pages._common import Connection
 from playground import editor, files
 from playground.errors import say
 from playground.store import FileRow

@@ -7,12 +7,11 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from pages._common import connection, connection_box
+from app_pages._common import current
 from playground import usage
 
-conn = connection()
+conn = current()
 store = conn.store
-connection_box(conn)
 
 st.title("Usage")
 period = st.segmented_control("Period", ["7 days", "30 days", "All"], default="30 days", key="usage_period")

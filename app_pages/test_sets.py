@@ -5,12 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._common import assistant_names, connection, connection_box, setup_panel
+from app_pages._common import assistant_names, current, setup_panel
 from playground import editor, export, replay, usage
 
-conn = connection()
+conn = current()
 store = conn.store
-connection_box(conn)
 ss = st.session_state
 tz = st.context.timezone
 

@@ -11,7 +11,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from pages._files import code_files, file_search_files
+from app_pages._files import code_files, file_search_files
 from playground import editor
 from playground.assistant import (
     DESCRIPTION_MAX,
@@ -328,7 +328,7 @@ def actions(store: Store) -> None:
         label, type="primary", key="save_version", icon=":material/save:", width="stretch", on_click=save_version
     )
     if right.button("Back to assistants", key="back", icon=":material/arrow_back:", width="stretch"):
-        st.switch_page("pages/assistants.py")
+        st.switch_page("app_pages/assistants.py")
     st.text_input(
         "Version note",
         key=note_key(),

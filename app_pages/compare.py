@@ -6,13 +6,12 @@ import time
 
 import streamlit as st
 
-from pages._common import assistant_names, connection, connection_box, setup_panel
+from app_pages._common import assistant_names, current, setup_panel
 from playground import compare, usage
 from playground.turn import TextDelta, ToolCall, TurnDone
 
-conn = connection()
+conn = current()
 store = conn.store
-connection_box(conn)
 ss = st.session_state
 
 st.title("Compare")
@@ -98,7 +97,7 @@ def continue_side(version_id: int, thread_id: int) -> None:
 
 last = ss.get("cmp_last")
 if ss.pop("cmp_switch", False):
-    st.switch_page("pages/playground.py")
+    st.switch_page("app_pages/chat.py")
 if problem := ss.pop("cmp_problem", None):
     st.error(problem, icon=":material/error:")
 if last:

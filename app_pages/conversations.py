@@ -5,14 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._chat import history, trace_dialog
-from pages._common import assistant_names, connection, connection_box
+from app_pages._chat import history, trace_dialog
+from app_pages._common import assistant_names, current
 from playground import export, replay, usage
 from playground.store import LISTED
 
-conn = connection()
+conn = current()
 store = conn.store
-connection_box(conn)
 ss = st.session_state
 tz = st.context.timezone
 
@@ -160,7 +159,7 @@ with st.expander("Save as test set", icon=":material/playlist_add:"):
         st.success(ss.conv_ts_saved, icon=":material/check:")
         if st.button("Open in Test sets", key="conv_ts_open", icon=":material/open_in_new:"):
             ss.pop("conv_ts_saved", None)
-            st.switch_page("pages/test_sets.py")
+            st.switch_page("app_pages/test_sets.py")
 
 st.divider()
 ids = [t["id"] for t in threads]
@@ -188,7 +187,7 @@ if actions[0].button("Resume in playground", key="conv_resume", icon=":material/
     ss.thread_id = thread.id
     ss.loaded_assistant = None  # reload the panel for this assistant, keeping this thread
     ss.resume_thread = thread.id
-    st.switch_page("pages/playground.py")
+    st.switch_page("app_pages/chat.py")
 actions[1].button(
     "Delete…", key="conv_delete", icon=":material/delete:", width="stretch", on_click=ask_delete, args=(thread.id,)
 )

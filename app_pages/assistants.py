@@ -5,19 +5,18 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._common import connection, connection_box
+from app_pages._common import current
 from playground import export, legacy, usage
 from playground.assistant import display_name
 
-conn = connection()
+conn = current()
 store = conn.store
-connection_box(conn)
 ss = st.session_state
 
 
 def open_in_playground(assistant_id: int) -> None:
     ss.assistant_id = assistant_id
-    st.switch_page("pages/playground.py")
+    st.switch_page("app_pages/chat.py")
 
 
 st.title("Assistants")
@@ -110,7 +109,7 @@ if buttons[0].button("Open in playground", key=f"open_{picked}", icon=":material
     open_in_playground(picked)
 if buttons[1].button("Versions", key=f"versions_{picked}", icon=":material/history:", width="stretch"):
     ss.versions_assistant = picked
-    st.switch_page("pages/versions.py")
+    st.switch_page("app_pages/versions.py")
 if buttons[2].button("Clone", key=f"clone_{picked}", icon=":material/content_copy:", width="stretch"):
     clone = store.clone_assistant(picked)
     st.toast(f"Cloned as “{clone.name}”", icon=":material/content_copy:")

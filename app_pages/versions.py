@@ -5,12 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._common import assistant_names, connection, connection_box
+from app_pages._common import assistant_names, current
 from playground import export, usage, version
 
-conn = connection()
+conn = current()
 store = conn.store
-connection_box(conn)
 ss = st.session_state
 
 st.title("Versions")
@@ -120,4 +119,4 @@ if st.button(f"Restore v{restore} as a new version", key="restore", icon=":mater
         st.rerun()
 if st.button("Open in playground", key="versions_open", icon=":material/open_in_new:"):
     ss.assistant_id = assistant_id
-    st.switch_page("pages/playground.py")
+    st.switch_page("app_pages/chat.py")

@@ -1,6 +1,8 @@
 """What every page shares: the connection (key, base URL, store) and the sidebar's connection box.
 
-Not a page: the leading underscore keeps it out of the navigation.
+`app.py` calls `open_connection()` on every run, before the page, so a page opened first (a reload, a
+bookmark, a new tab) finds the connection set; pages read it with `current()`. Not a page: the leading
+underscore keeps it out of the navigation.
 """
 
 from __future__ import annotations
@@ -54,6 +56,19 @@ def connection() -> Connection:
             store.adopt(previous)
         ss.owner = store.owner
     return Connection(key, settings.base_url(), store)
+
+
+def open_connection() -> Connection:
+    """Resolve the key, open the log and draw the sidebar's connection box; called by app.py only."""
+    conn = connection()
+    st.session_state.conn = conn
+    connection_box(conn)
+    return conn
+
+
+def current() -> Connection:
+    """The connection app.py opened for this script run."""
+    return st.session_state.conn
 
 
 @st.cache_data(ttl=600, show_spinner=False, max_entries=64)
