@@ -41,17 +41,23 @@ class AppServer:
 
 @contextlib.contextmanager
 def streamlit_server(
-    script: Path, env: dict[str, str], log_path: Path, timeout: float = 60, args: Sequence[str] = ()
+    script: Path,
+    env: dict[str, str],
+    log_path: Path,
+    timeout: float = 60,
+    args: Sequence[str] = (),
+    port: int | None = None,
 ) -> Iterator[AppServer]:
-    """Start `script` with Streamlit (plus extra `--option=value` args); yield it once /_stcore/health answers."""
-    port = free_port()
+    """Start `script` with Streamlit (plus extra `--option=value` args); yield it once /_stcore/health answers.
+    A given `port` lets a test restart the server where an open tab will reconnect."""
+    port = port or free_port()
     command = [
         sys.executable, "-m", "streamlit", "run", str(script),
         "--server.headless=true", "--server.address=127.0.0.1", f"--server.port={port}",
         "--browser.gatherUsageStats=false", "--server.fileWatcherType=none", "--global.developmentMode=false",
         *args,
     ]  # fmt: skip
-    with open(log_path, "wb") as log:
+    with open(log_path, "ab") as log:
         # Unbuffered: tests read this log (the key must never be in it), so all of it must be on disk.
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
