@@ -17,8 +17,14 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--no-validate", action="store_true", help="skip checking requests against the spec")
+    parser.add_argument(
+        "--api",
+        choices=("all", "chat"),
+        default="all",
+        help="all: OpenAI's APIs; chat: Chat Completions only, as Ollama, vLLM, LM Studio or llama.cpp",
+    )
     args = parser.parse_args()
-    server = OpenAIServer(args.host, args.port, validate=not args.no_validate).start()
+    server = OpenAIServer(args.host, args.port, validate=not args.no_validate, api=args.api).start()
     spec = "checked against the OpenAI spec" if server.spec_loaded else "not checked (spec not found)"
     print(f"OpenAI-compatible server on {server.base_url} (requests {spec}). Ctrl+C to stop.", flush=True)
     try:

@@ -33,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.openai_server import chat
 from tests.openai_server import spec as spec_module
 
 # Each with its announced shutdown date, as upstream's model list gives it (dates from openai 3.54).
@@ -49,6 +50,11 @@ MODELS = {
     "o3": "2026-12-11",
     "o4-mini": "2026-10-23",
 }
+# What a local server (Ollama here) lists: no shutdown dates, and an embedding model among the chat ones.
+LOCAL_MODELS = {"llama3.2:3b": None, "qwen2.5:7b-instruct": None, "nomic-embed-text:latest": None}
+# The ways a server can speak: "all" is OpenAI's; "chat" is Chat Completions only (no Responses, no
+# Conversations), as Ollama, vLLM, LM Studio, llama.cpp and Gemini's endpoint are for this app.
+APIS = ("all", "chat")
 
 
 @dataclass
@@ -138,9 +144,21 @@ def _words(text: str) -> list[str]:
 class OpenAIServer:
     """Start with `.start()` (or as a context manager); `.base_url` ends in /v1."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, validate: bool = True, indexing_polls: int = 2) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        validate: bool = True,
+        indexing_polls: int = 2,
+        api: str = "all",
+        models: dict[str, str | None] | None = None,
+    ) -> None:
+        if api not in APIS:
+            raise ValueError(f"api must be one of {APIS}, not {api!r}")
         self.host = host
         self.port = port
+        self.api = api
+        self.models = models if models is not None else (LOCAL_MODELS if api == "chat" else MODELS)
         self._indexing_polls = indexing_polls
         self._spec = spec_module.load() if validate else None
         self._lock = threading.RLock()
@@ -215,7 +233,9 @@ class OpenAIServer:
     def next_reply(self, method: str, path: str) -> Reply | None:
         with self._lock:
             for reply in self._script:
-                if path.endswith(reply.path) and (method == "POST" or reply.path != "/responses"):
+                # A reply for /responses answers the next turn, whichever API the client speaks.
+                turn = reply.path == "/responses" and path.endswith("/chat/completions")
+                if (path.endswith(reply.path) or turn) and (method == "POST" or reply.path != "/responses"):
                     reply.times -= 1
                     if reply.times <= 0:
                         self._script.remove(reply)
@@ -510,9 +530,24 @@ class _Handler(BaseHTTPRequestHandler):
             now = int(time.time())
             data = [
                 {"id": m, "object": "model", "created": now, "owned_by": "openai", "shutdown_date": shutdown}
-                for m, shutdown in MODELS.items()
+                for m, shutdown in self.owner.models.items()
             ]
             return self._json(200, {"object": "list", "data": data})
+        if parts == ["chat", "completions"] and method == "POST":
+            try:
+                chat.refuse_what_upstream_refuses(body)
+            except chat.ChatRefusal as exc:
+                raise _BadRequest(str(exc), param=exc.param, code=exc.code) from None
+            return chat.complete(self, body, reply or Reply(), _id("req"))
+        if self.owner.api == "chat" and parts[0] in (
+            "conversations",
+            "responses",
+            "files",
+            "vector_stores",
+            "containers",
+        ):
+            # What a FastAPI server such as vLLM answers for a route it does not have.
+            return self._json(404, {"detail": "Not Found"})
         if parts[0] == "conversations":
             return self._conversations(method, parts[1:], query, body)
         if parts == ["responses"] and method == "POST":
