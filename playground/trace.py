@@ -108,7 +108,7 @@ def footnotes(cited: list[Citation]) -> str:
 
 def escape_markdown(text: str) -> str:
     """Text that st.markdown shows as written (names and quotes from the model or a file)."""
-    return "".join("\\" + ch if ch in "\\`*_{}[]<>()#+-.!|~" else ch for ch in text)
+    return "".join("\\" + ch if ch in "\\`*_{}[]<>()#+-.!|~$&" else ch for ch in text)  # $: math, &: entities
 
 
 _escape = escape_markdown
