@@ -26,7 +26,8 @@ METADATA_PAIRS_MAX = 16
 METADATA_KEY_MAX = 64
 METADATA_VALUE_MAX = 512
 MAX_OUTPUT_TOKENS_MIN = 16
-IDENT_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+# Checked with fullmatch: `$` with match lets a trailing newline through, which upstream refuses.
+IDENT_RE = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 
 RESPONSE_FORMATS = ("auto", "text", "json_object", "json_schema")
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
@@ -194,7 +195,7 @@ class AssistantConfig:
         seen: set[str] = set()
         for i, fn in enumerate(self.functions):
             where = f"functions[{i}]"
-            if not IDENT_RE.match(fn.name or ""):
+            if not IDENT_RE.fullmatch(fn.name or ""):
                 err(f"{where}.name", "A function name is 1–64 letters, digits, _ or - (no spaces).")
             elif fn.name in seen:
                 err(f"{where}.name", f"Another function is already named {fn.name!r}.")
@@ -211,7 +212,7 @@ class AssistantConfig:
             # The API rejects JSON mode unless the word JSON appears in the context.
             err("instructions", "JSON mode needs the word “JSON” in the instructions.")
         if rf.type == "json_schema":
-            if not IDENT_RE.match(rf.name or ""):
+            if not IDENT_RE.fullmatch(rf.name or ""):
                 err("response_format.name", "The schema name is 1–64 letters, digits, _ or -.")
             for message in schema_problems(rf.schema, strict=rf.strict):
                 err("response_format.schema", message)
@@ -313,6 +314,121 @@ def strict_problems(schema: dict[str, Any], path: str = "") -> list[str]:
     return problems
 
 
+# -- the JSON shape of a config made elsewhere (an imported version file) --------------------------
+
+
+@dataclass(frozen=True)
+class _Object:
+    fields: dict[str, Any] | None  # None: any keys (metadata)
+    nullable: bool = False  # null means the defaults (what `from_dict` does with it)
+
+
+@dataclass(frozen=True)
+class _List:
+    item: Any
+    nullable: bool = False
+
+
+_SCALARS: dict[str, Any] = {
+    "text": lambda v: isinstance(v, str),
+    "text or null": lambda v: v is None or isinstance(v, str),
+    "true or false": lambda v: isinstance(v, bool),
+    "a number or null": lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)),
+    # A JSON Schema as typed, or as JSON (from_dict turns it into text).
+    "text or an object": lambda v: isinstance(v, (str, dict, list)),
+}
+_CONFIG_SHAPE = _Object(
+    {
+        "name": "text",
+        "description": "text",
+        "instructions": "text",
+        "model": "text",
+        "file_search": _Object(
+            {
+                "enabled": "true or false",
+                "vector_store_ids": _List("text"),
+                "max_num_results": "a number or null",
+                "ranker": "text or null",
+                "score_threshold": "a number or null",
+            },
+            nullable=True,
+        ),
+        "code_interpreter": _Object({"enabled": "true or false", "file_ids": _List("text")}, nullable=True),
+        "functions": _List(
+            _Object(
+                {"name": "text", "description": "text", "parameters": "text or an object", "strict": "true or false"}
+            ),
+            nullable=True,
+        ),
+        "temperature": "a number or null",
+        "top_p": "a number or null",
+        "response_format": _Object(
+            {
+                "type": "text",
+                "name": "text",
+                "schema": "text or an object",
+                "strict": "true or false",
+                "description": "text",
+            },
+            nullable=True,
+        ),
+        "reasoning_effort": "text or null",
+        "max_output_tokens": "a number or null",
+        "metadata": _Object(None),
+    }
+)
+
+
+def shape_problems(data: Any) -> list[FieldError]:
+    """Fields of a config's JSON that have the wrong type, each named with what it should be.
+
+    For configs made elsewhere (an imported version file): `from_dict` trusts its input, and a
+    wrong type there fails with the constructor's words ("dictionary update sequence element #0 has
+    length 1") or is silently misread (an id string taken as a list of letters). Range and content
+    checks stay in `validate`. Unknown top-level keys are ignored, as `from_dict` ignores them.
+    """
+    problems: list[FieldError] = []
+    _check_shape(data, _CONFIG_SHAPE, "", problems)
+    return problems
+
+
+def _check_shape(value: Any, shape: Any, path: str, problems: list[FieldError]) -> None:
+    if isinstance(shape, _Object):
+        if value is None and shape.nullable:
+            return
+        if not isinstance(value, dict):
+            problems.append(FieldError(path or "config", f"must be an object, not {_kind(value)}"))
+            return
+        for key, item in value.items() if shape.fields is not None else ():
+            where = f"{path}.{key}" if path else key
+            if key in shape.fields:
+                _check_shape(item, shape.fields[key], where, problems)
+            elif path:
+                problems.append(FieldError(where, "is not a field"))
+    elif isinstance(shape, _List):
+        if value is None and shape.nullable:
+            return
+        if not isinstance(value, list):
+            problems.append(FieldError(path, f"must be a list, not {_kind(value)}"))
+            return
+        for i, item in enumerate(value):
+            _check_shape(item, shape.item, f"{path}[{i}]", problems)
+    elif not _SCALARS[shape](value):
+        problems.append(FieldError(path, f"must be {shape}, not {_kind(value)}"))
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    return "a list" if isinstance(value, list) else "an object"
+
+
 def display_name(name: str | None, assistant_id: int) -> str:
     """How an assistant is named to people: new ones have no name until typed."""
     return name or f"Untitled assistant #{assistant_id}"
@@ -339,7 +455,10 @@ def _validate_metadata(err: Any, metadata: dict[str, str]) -> None:
         if not key:
             err("metadata", "A metadata key cannot be empty.")
         elif len(key) > METADATA_KEY_MAX:
-            err(f"metadata.{key[:20]}…", f"Keys are at most {METADATA_KEY_MAX} characters.")
+            err(
+                f"metadata.{key}",
+                f"The key {_shown(key[:20])}… has {len(key):,} characters; keys are at most {METADATA_KEY_MAX}.",
+            )
         if not isinstance(value, str):
             err(f"metadata.{key}", "Values must be text.")
         elif len(value) > METADATA_VALUE_MAX:

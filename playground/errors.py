@@ -1,13 +1,16 @@
-"""Turn the SDK's exceptions into one short, specific sentence a person can act on."""
+"""Turn the SDK's exceptions, and the log's, into one short, specific sentence a person can act on."""
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx2
 import openai
 
-from playground.client import redact
+from playground.client import first_byte_wait, redact
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,83 @@ class Problem:
         return redact(before + self.message, *secrets)
 
 
+class LogError(Exception):
+    """The SQLite log refused an operation; `problem` says why in one sentence naming the file."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+# The log's failures by SQLite's primary result code (the low byte of the extended one).
+_SQLITE_KINDS = {5: "db_locked", 6: "db_locked", 8: "db_read_only", 13: "db_full", 11: "db_corrupt", 26: "db_corrupt"}
+_SQLITE_KINDS |= {14: "db_unreachable", 10: "db_io", 3: "db_read_only"}  # CANTOPEN, IOERR, PERM
+_OS_KINDS = {errno.ENOSPC: "db_full", errno.EDQUOT: "db_full", errno.EROFS: "db_read_only"}
+_OS_KINDS |= {errno.EACCES: "db_read_only", errno.EPERM: "db_read_only"}
+
+
+def log_problem(exc: BaseException, path: str | Path, *, waited: float | None = None) -> Problem | None:
+    """The log's failure in one sentence, naming the file and what to do; None when it is not one
+    (a bug, such as a constraint or a syntax error, stays an exception)."""
+    kind = None
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        kind = _SQLITE_KINDS.get(code & 0xFF) if isinstance(code, int) else None
+    elif isinstance(exc, OSError):
+        kind = _OS_KINDS.get(exc.errno or 0, "db_unreachable")
+    if kind is None:
+        return None
+    where = f"The log at {path}"
+    sentences = {
+        "db_locked": f"{where} is locked by another program (waited {waited or 0:g} s), so nothing was saved: "
+        "try again in a moment, or close the other program.",
+        "db_full": f"{where} is full (no space left on its disk, or the PLAYGROUND_DB_MAX_MB cap), so nothing "
+        "was saved: free some space, then try again.",
+        "db_read_only": f"{where} is read-only, so nothing can be saved: make the file and its folder writable "
+        "(or point PLAYGROUND_DB at a writable file) and reload.",
+        "db_corrupt": f"{where} is damaged or not a SQLite database: move it aside (or point PLAYGROUND_DB at "
+        "another file) and reload.",
+        "db_unreachable": f"{where} cannot be opened ({_reason(exc)}): point PLAYGROUND_DB at a file in a "
+        "writable folder and reload.",
+        "db_io": f"{where} could not be read or written (a disk error), so nothing was saved: check the disk, "
+        "then try again.",
+    }
+    return Problem(kind, sentences[kind])
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
+
+
+def opened_for_reading(kind: str, path: str | Path, *, by_setting: bool = False) -> Problem:
+    """Why the log was opened for reading only, and what to do: shown above every page."""
+    where = f"The log at {path}"
+    if kind == "db_locked":
+        return Problem(
+            kind,
+            f"{where} is locked by another program, so it is shown for reading and what you change now may "
+            "not be saved: close the other program, or reload in a moment.",
+        )
+    why = " (PLAYGROUND_DB_READ_ONLY is set)" if by_setting else ""
+    todo = "unset PLAYGROUND_DB_READ_ONLY" if by_setting else "make the file and its folder writable"
+    return Problem(
+        "db_read_only",
+        f"{where} is read-only{why}, so it is shown for reading and nothing can be saved: {todo} and reload.",
+    )
+
+
+def needs_upgrade(path: str | Path, schema: int, latest: int, cause: Problem) -> Problem:
+    """A log too old for this app that cannot be upgraded now (read-only or locked)."""
+    state = "locked by another program" if cause.kind == "db_locked" else "read-only"
+    return Problem(
+        cause.kind,
+        f"The log at {path} needs upgrading (schema {schema} to {latest}) but is {state}: "
+        "make it writable (or close the other program) and reload.",
+    )
+
+
 def say(exc: BaseException, *secrets: str, before: str = "") -> str:
     """A failure in one sentence, ready to show or keep: `describe`, then the secrets cut out."""
     return describe(exc).told(*secrets, before=before)
@@ -27,6 +107,8 @@ def say(exc: BaseException, *secrets: str, before: str = "") -> str:
 
 def describe(exc: BaseException) -> Problem:
     """One sentence per failure class. The key is never part of it (see `client.redact`)."""
+    if isinstance(exc, LogError):
+        return exc.problem
     # Order matters: subclasses before their parents (APITimeoutError is an APIConnectionError).
     if isinstance(exc, openai.AuthenticationError):
         return Problem("auth", "The API key was rejected (401). Check it in the sidebar.")
@@ -56,6 +138,9 @@ def describe(exc: BaseException) -> Problem:
     if isinstance(exc, openai.APIStatusError):
         return Problem("status", f"The API answered {exc.status_code}: {_text(exc)}")
     if isinstance(exc, openai.APITimeoutError):
+        waited = first_byte_wait(exc)  # no response headers in time: a hung upstream
+        if waited is not None:
+            return Problem("timeout", waited.sentence())
         return Problem("timeout", "The API did not answer in time. Retry, or pick a faster model.")
     if isinstance(exc, (openai.APIConnectionError, httpx2.TransportError)):
         return Problem("connection", "Could not reach the API (connection lost). Check the base URL and retry.")

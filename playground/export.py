@@ -27,7 +27,7 @@ from typing import Any
 
 from playground import replay
 from playground import request as request_module
-from playground.assistant import AssistantConfig
+from playground.assistant import AssistantConfig, shape_problems
 from playground.store import Message, Store, Thread, Version
 
 VERSION_FORMAT = "assistant-playground/version"
@@ -139,16 +139,15 @@ def conversation_csv(store: Store, thread_ids: Iterable[int], *, include_incompl
     """Every message as a row (columns in CSV_COLUMNS); the csv module quotes commas, quotes and newlines.
 
     All statuses by default: this is the log as it happened, and the status column says which replies
-    were cut off or failed. Content is written as is: a cell starting with `=` is not defused, because
-    changing it would break the round trip for anyone analysing the data.
+    were cut off or failed. A cell that a spreadsheet would run as a formula (a message starting with
+    `=`, say) gets one leading apostrophe (see `csv_text`); `read_csv` takes it off again, so the text
+    round-trips exactly through the app, and a spreadsheet shows it as text.
     """
-    buffer = io.StringIO(newline="")
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
-    writer.writeheader()
+    rows = []
     for export in _load(store, thread_ids, include_incomplete):
         for m in export.messages:
             version = export.version(m)
-            writer.writerow(
+            rows.append(
                 {
                     "thread_id": export.thread.id,
                     "thread_title": export.thread.title,
@@ -161,7 +160,40 @@ def conversation_csv(store: Store, thread_ids: Iterable[int], *, include_incompl
                     "content": m.content,
                 }
             )
+    return csv_text(CSV_COLUMNS, rows)
+
+
+# A cell a spreadsheet runs as a formula starts with = + - @, a tab or a CR (OWASP's list). Text that
+# would become one once an apostrophe is taken off (apostrophes, then one of those) gets one more too,
+# so reading back is exact for every string.
+_NEUTRALISED = re.compile(r"'*[=+\-@\t\r]")
+
+
+def csv_text(columns: Iterable[str], rows: Iterable[dict[str, Any]]) -> str:
+    """Rows as CSV, every text cell that could run as a formula prefixed with one apostrophe.
+
+    Every CSV the app writes goes through here; `read_csv` reads it back. Numbers stay numbers (a
+    negative number is data, not a formula); only text is neutralised.
+    """
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=list(columns))
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _neutralise(v) for k, v in row.items()})
     return buffer.getvalue()
+
+
+def read_csv(text: str) -> list[dict[str, str]]:
+    """A CSV written by `csv_text`, with the apostrophe each neutralised cell got taken off again."""
+    return [{k: _restore(v) for k, v in row.items()} for row in csv.DictReader(io.StringIO(text, newline=""))]
+
+
+def _neutralise(value: Any) -> Any:
+    return "'" + value if isinstance(value, str) and _NEUTRALISED.match(value) else value
+
+
+def _restore(cell: str | None) -> str | None:
+    return cell[1:] if cell and cell.startswith("'") and _NEUTRALISED.match(cell, 1) else cell
 
 
 # -- Markdown --------------------------------------------------------------------------------------
@@ -238,16 +270,14 @@ def replay_csv(
     if base:
         about |= {"baseline replay": baseline_id, "baseline version": f"{base['assistant']} v{base['version']}"}
     columns = [*about, *(k for k in (rows[0] if rows else {}) if k != "diff"), *(["diff"] if base else [])]
-    buffer = io.StringIO(newline="")
-    writer = csv.DictWriter(buffer, fieldnames=columns)
-    writer.writeheader()
+    table = []
     for row in rows:
         cells = {k: "" if v is None else v for k, v in row.items()}
         for key in ("cost", "baseline cost"):  # plain decimals: no 3.16e-05, no float noise
             if isinstance(cells.get(key), float):
                 cells[key] = f"{cells[key]:.10f}".rstrip("0").rstrip(".") or "0"
-        writer.writerow(about | cells)
-    return buffer.getvalue()
+        table.append(about | cells)
+    return csv_text(columns, table)
 
 
 # -- a version as JSON -----------------------------------------------------------------------------
@@ -304,6 +334,11 @@ def version_from_json(text: str) -> AssistantConfig:
     data = document.get("config")
     if not isinstance(data, dict):
         raise ValueError('This assistant version has no "config" object.')
+    problems = shape_problems(data)
+    if problems:
+        listed = "; ".join(f"{p.field} {p.message}" for p in problems[:6])
+        more = f" (and {len(problems) - 6} more)" if len(problems) > 6 else ""
+        raise ValueError(f"The config in this file has fields of the wrong shape: {listed}{more}.")
     try:
         config = AssistantConfig.from_dict(data)
         config.validate()  # only to prove every field has a usable type; its findings are for the editor

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,14 +30,27 @@ def handler(name: str) -> Callable[[Handler], Handler]:
     return register
 
 
+# IANA names: at most a few slash-separated parts of letters, digits, _ + - (the longest is 32 characters).
+_ZONE_RE = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*")
+_ZONE_MAX = 64
+
+
 @handler("get_current_time")
 def current_time(args: dict[str, Any]) -> dict[str, str]:
     zone = str(args.get("timezone") or "UTC")
+    unknown = f"Unknown time zone {_shown(zone)}; use an IANA name such as Europe/Paris."
+    if len(zone) > _ZONE_MAX or not _ZONE_RE.fullmatch(zone):
+        raise ValueError(unknown)
     try:
         now = dt.datetime.now(ZoneInfo(zone))
-    except (ZoneInfoNotFoundError, ValueError) as e:
-        raise ValueError(f"Unknown time zone {zone!r}; use an IANA name such as Europe/Paris.") from e
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError names the file it tried, which is where the server is installed: never shown.
+        raise ValueError(unknown) from None
     return {"timezone": zone, "iso": now.isoformat(timespec="seconds"), "weekday": now.strftime("%A")}
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 _UNITS: dict[str, tuple[str, float]] = {

@@ -73,7 +73,7 @@ def test_limits_at_the_edge_are_accepted():
 def test_metadata_key_and_value_limits():
     config = AssistantConfig(metadata={"k" * 65: "v", "ok": "v" * 513})
     messages = [str(e) for e in config.validate()]
-    assert any("Keys are at most 64" in m for m in messages)
+    assert any("has 65 characters; keys are at most 64" in m for m in messages)
     assert any(m.startswith("metadata.ok") and "512" in m for m in messages)
 
 

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import shlex
+import shutil
+import subprocess
+import urllib.error
 import urllib.request
+from pathlib import Path
 
 import openai
 import pytest
@@ -107,6 +112,55 @@ def test_control_endpoints_for_a_server_started_by_hand():
         assert call("/_control/requests", None)["requests"] == []
         assert call("/_control/reset", {}) == {"reset": True}
         assert server.next_reply("POST", "/responses") is None
+
+
+def _control(server, path, data: bytes | None, content_type: str | None) -> tuple[int, dict]:
+    """A control request as curl sends one: `-d` makes it a form post unless told otherwise."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    request = urllib.request.Request(server.base_url.removesuffix("/v1") + path, data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_control_bodies_are_json_whatever_the_content_type_says(upstream):
+    body = b'{"chunks": ["Slow", " and", " steady"], "gap": 0.5}'
+    assert _control(upstream, "/_control/script", body, "application/x-www-form-urlencoded") == (200, {"queued": 1})
+    assert _control(upstream, "/_control/script", b'[{"text": "a"}]', None) == (200, {"queued": 2})
+    assert upstream.next_reply("POST", "/responses").chunks == ["Slow", " and", " steady"]
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (b"chunks=Slow&gap=0.5", "The control body is not JSON"),
+        (b"{'text': 'single quotes'}", "The control body is not JSON"),
+        (b"", "needs a JSON body"),
+        (b"5", "Each reply is a JSON object"),
+        (b'["hello"]', "Each reply is a JSON object"),
+        (b'{"txet": "typo"}', "unknown reply keys"),
+    ],
+    ids=["form", "not json", "empty", "a number", "a list of text", "unknown key"],
+)
+def test_a_control_body_that_is_not_a_reply_is_a_clear_400(upstream, data, said):
+    status, answer = _control(upstream, "/_control/script", data, "application/x-www-form-urlencoded")
+    assert status == 400
+    message = answer["error"]["message"]
+    assert said in message, message
+    assert "NoneType" not in message and "not iterable" not in message
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_the_readme_curl_examples_work(upstream):
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    lines = [line for line in readme.splitlines() if line.startswith("curl ") and "/_control/script" in line]
+    assert len(lines) >= 4
+    for queued, line in enumerate(lines, start=1):
+        argv = shlex.split(line.replace("localhost:8765", f"127.0.0.1:{upstream.port}"), comments=True)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=True)
+        assert json.loads(done.stdout) == {"queued": queued}, (line, done.stdout)
 
 
 @pytest.mark.skipif(spec_module.load() is None, reason="../shared/spec is absent in a plain clone (CI has it)")

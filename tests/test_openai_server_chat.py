@@ -208,3 +208,21 @@ def test_a_chat_only_server_has_no_conversations_responses_or_files(chat_only):
     server.script({"text": "Scripted"})  # a reply scripted for a turn answers Chat Completions too
     reply = client.chat.completions.create(model="llama3.2:3b", messages=[{"role": "user", "content": "hi"}])
     assert reply.choices[0].message.content == "Scripted"
+
+
+def test_a_function_name_with_a_trailing_newline_is_refused_on_both_apis(client):
+    # The spec's pattern (a regex `$`) lets "name\n" through; the real API refuses it.
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.chat.completions.create(
+            model="gpt-4.1-mini",
+            messages=[{"role": "user", "content": "hi"}],
+            tools=[{"type": "function", "function": {"name": "get_weather\n", "parameters": {"type": "object"}}}],
+        )
+    assert refused.value.body["param"] == "tools[0].function.name"
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.responses.create(
+            model="gpt-4.1-mini",
+            input="hi",
+            tools=[{"type": "function", "name": "get_weather\n", "parameters": {"type": "object"}, "strict": False}],
+        )
+    assert refused.value.body["param"] == "tools[0].name"

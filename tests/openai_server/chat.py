@@ -32,6 +32,15 @@ class ChatRefusal(Exception):
 
 def refuse_what_upstream_refuses(body: dict[str, Any]) -> None:
     """The rules the real Chat Completions API enforces beyond the spec's schema, each as its 400."""
+    for n, tool in enumerate(body.get("tools") or []):
+        name = (tool.get("function") or {}).get("name") if isinstance(tool, dict) else None
+        if isinstance(name, str) and not re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", name):
+            raise ChatRefusal(
+                f"Invalid 'tools[{n}].function.name': string does not match pattern. Expected a string that "
+                "matches the pattern '^[a-zA-Z0-9_-]+$'.",
+                param=f"tools[{n}].function.name",
+                code="invalid_value",
+            )
     model = str(body.get("model") or "")
     reasoning = bool(_REASONING.match(model)) and "-chat" not in model
     if body.get("reasoning_effort") is not None and _NO_REASONING.match(model):

@@ -61,7 +61,8 @@ APIS = ("all", "chat")
 class Reply:
     """One scripted answer to the next `POST /v1/responses` (or to `path`, when given).
 
-    Text: `text` (split into word chunks) or `chunks`; timing: `delay` before the response headers,
+    Text: `text` (split into word chunks) or `chunks`; timing: `delay` before the response headers
+    (a hung upstream; with `times`, on each of the SDK's retries too),
     `ttft` before the first delta, `gap` between deltas. `function_calls`: [{name, arguments}].
     Faults: `status` + `error` (an HTTP error, repeated for `times` requests, so SDK retries see it
     too); `cut_after`, `error_event_after`, `fail_after`, `incomplete_after`, `malformed_after`:
@@ -478,6 +479,13 @@ class _Handler(BaseHTTPRequestHandler):
         body: Any = None
         form: dict[str, Any] | None = None
         content_type = self.headers.get("Content-Type") or ""
+        if url.path.startswith("/_control/"):
+            # Read as JSON whatever the header says: `curl -d` sends a form content type.
+            try:
+                body = json.loads(raw) if raw.strip() else None
+            except ValueError as exc:
+                return self._error(400, f"The control body is not JSON ({exc}); send a reply object or a list.")
+            return self._control(method, url.path, body)
         if raw and "json" in content_type:
             try:
                 body = json.loads(raw)
@@ -490,8 +498,6 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         path = url.path
         owner = self.owner
-        if path.startswith("/_control/"):
-            return self._control(method, path, body)
         headers = {k.lower(): v for k, v in self.headers.items()}
         with owner._lock:
             logged = body if form is None else {k: _form_summary(v) for k, v in form.items()}
@@ -1151,7 +1157,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _control(self, method: str, path: str, body: Any) -> None:
         owner = self.owner
         if path == "/_control/script" and method == "POST":
+            if body is None:
+                return self._error(400, "POST /_control/script needs a JSON body: a reply object or a list of them.")
             replies = body if isinstance(body, list) else [body]
+            if not all(isinstance(r, dict) for r in replies):
+                return self._error(400, "Each reply is a JSON object (see `Reply` in tests/openai_server/server.py).")
             try:
                 owner.script(*replies)
             except (TypeError, ValueError) as exc:
@@ -1332,6 +1342,9 @@ def _refuse_what_upstream_refuses(body: dict, input_items: list[dict], conversat
             param="conversation",
             code="mutually_exclusive_parameters",
         )
+    for n, tool in enumerate(body.get("tools") or []):
+        if isinstance(tool, dict) and tool.get("type") == "function":
+            refuse_bad_function_name(tool.get("name"), f"tools[{n}].name")
     model = str(body.get("model") or "")
     effort = (body.get("reasoning") or {}).get("effort")
     reasoning = "-chat" not in model and (
@@ -1355,6 +1368,20 @@ def _refuse_what_upstream_refuses(body: dict, input_items: list[dict], conversat
     waiting = sorted(calls - answered)
     if waiting:
         raise _BadRequest(f"No tool output found for function call {waiting[0]}.", param="input")
+
+
+_FUNCTION_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+
+
+def refuse_bad_function_name(name: Any, param: str) -> None:
+    """The spec's pattern check passes `name\\n` (a regex `$` matches before a final newline); the API does not."""
+    if isinstance(name, str) and not _FUNCTION_NAME.fullmatch(name):
+        raise _BadRequest(
+            f"Invalid '{param}': string does not match pattern. Expected a string that matches the pattern "
+            "'^[a-zA-Z0-9_-]+$'.",
+            param=param,
+            code="invalid_value",
+        )
 
 
 def _as_items(value: Any) -> list[dict[str, Any]]:
