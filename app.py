@@ -7,6 +7,8 @@ whichever page a browser session opens first.
 import streamlit as st
 
 from app_pages._common import open_connection
+from playground import markup
+from playground.errors import LogError
 
 st.set_page_config(page_title="Assistant Playground", page_icon=":material/smart_toy:", layout="wide")
 page = st.navigation(
@@ -21,4 +23,7 @@ page = st.navigation(
     ]
 )
 open_connection()
-page.run()
+try:
+    page.run()
+except LogError as exc:  # a write any page tried that the log refused: one sentence, not a traceback
+    st.error(markup.literal(exc.problem.message), icon=":material/database:")

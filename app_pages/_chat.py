@@ -10,7 +10,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from playground import editor, files, tools, trace
+from playground import editor, files, markup, tools, trace
 from playground.store import Message, Run, RunFile, Store, ToolCallRow
 
 # Messages drawn per rerun at first, and how many more each "Show earlier" adds. Every full rerun
@@ -27,13 +27,14 @@ AVATARS = {"user": ":material/person:", "assistant": ":material/smart_toy:"}
 
 def render_message(m: Message, *, show_error: bool, run: Run | None = None, made: list[RunFile] | None = None) -> None:
     with st.chat_message(m.role, avatar=AVATARS.get(m.role)):
-        # Markdown without unsafe_allow_html: any HTML in model output is shown as text.
-        st.markdown(trace.without_sandbox_links(m.content) if m.role == "assistant" else m.content)
+        # Markdown without unsafe_allow_html: any HTML in model output is shown as text; markup.text
+        # shows images as their links, so nothing the text names is fetched.
+        st.markdown(markup.text(trace.without_sandbox_links(m.content) if m.role == "assistant" else m.content))
         if run is not None and run.response:
             reply_extras(run, made or [])
         badge = [editor.clock(m.created_at, st.context.timezone)]
         if m.role == "assistant":
-            badge += [m.model or "", f"v{m.version_number}" if m.version_number else ""]
+            badge += [markup.literal(m.model or ""), f"v{m.version_number}" if m.version_number else ""]
             if m.status != "complete":
                 badge.append(f":orange[{m.status}]")
         st.caption(" · ".join(b for b in badge if b))
@@ -41,9 +42,9 @@ def render_message(m: Message, *, show_error: bool, run: Run | None = None, made
             trace_button(f"trace.{m.id}", run.id)
         if show_error and m.error:
             if m.problem == "cancelled":  # the user's own Stop: a note, not an alarm
-                st.info(m.error, icon=":material/stop_circle:")
+                st.info(markup.literal(m.error), icon=":material/stop_circle:")
             else:
-                st.error(m.error, icon=":material/error:")
+                st.error(markup.literal(m.error), icon=":material/error:")
             if m.role == "user" and m.run_id:
                 trace_button(f"trace.{m.id}", m.run_id)
 
@@ -73,7 +74,10 @@ def reply_extras(run: Run, made: list[RunFile]) -> None:
     for f in made:
         if f.error:
             if f.file_id not in fetched:  # a later try that worked replaces the note
-                st.warning(f"{f.filename} could not be fetched: {f.error}", icon=":material/warning:")
+                st.warning(
+                    f"{markup.literal(f.filename)} could not be fetched: {markup.literal(f.error)}",
+                    icon=":material/warning:",
+                )
                 st.button(
                     "Fetch again",
                     key=f"refetch.{f.id}",
@@ -83,16 +87,16 @@ def reply_extras(run: Run, made: list[RunFile]) -> None:
                     args=(f,),
                 )
                 if ss.get(f"refetch.{f.id}.problem"):
-                    st.error(ss[f"refetch.{f.id}.problem"], icon=":material/error:")
+                    st.error(markup.literal(ss[f"refetch.{f.id}.problem"]), icon=":material/error:")
             continue
         if trace.is_image(f.filename):
             # Drawn from the copy kept in the log: the container that made it expires upstream.
             image = store.run_file_content(f.id)
             if trace.is_image(f.filename, image) and image not in drawn:
-                st.image(image, caption=f.filename)
+                st.image(image, caption=markup.literal(f.filename))
                 drawn.append(image)
         st.download_button(
-            f"{f.filename} ({f.size / 1024:,.1f} KB)",
+            f"{markup.literal(f.filename)} ({f.size / 1024:,.1f} KB)",
             data=lambda fid=f.id: store.run_file_content(fid),  # read from the log only when clicked
             file_name=f.filename,
             key=f"dl.{f.id}",
@@ -131,7 +135,7 @@ def trace_dialog(store: Store, run_id: int, secrets: tuple[str, ...]) -> None:
     for n, step in enumerate(trace.steps(run, store.tool_calls(run_id), store.filenames()), start=1):
         # Steps hold what the user typed and tools returned: cut the key from them like the raw JSON.
         step = trace.redact_json(step, secrets)
-        st.markdown(f"**{n}. {trace.escape_markdown(step.pop('step'))}**")
+        st.markdown(f"**{n}. {markup.literal(step.pop('step'))}**")
         if step.get("code"):
             st.code(step.pop("code"), language="python")
         st.json(step, expanded=True)
@@ -218,17 +222,20 @@ def _turn_order(runs: dict[int, Run], messages: list[Message], calls: list[ToolC
 
 def render_call(call: ToolCallRow) -> None:
     with st.chat_message("tool", avatar=":material/build:"):
-        st.markdown(f"Called `{call.name}`")
+        st.markdown(f"Called {markup.code(call.name)}")
         st.code(pretty_json(call.arguments), language="json")
         for problem in call.problems:
-            st.warning(f"Arguments do not match the schema — {problem}", icon=":material/rule:")
+            st.warning(f"Arguments do not match the schema — {markup.literal(problem)}", icon=":material/rule:")
         if call.status == "answered":
             who = "by the handler" if call.source == "handler" else "typed by hand"
             st.caption(f"Output ({who}):")
             st.code(pretty_json(call.output or ""), language="json")
             problem = tools.handler_problem(call.output) if call.source == "handler" else None
             if problem:
-                st.warning(f"The handler failed; the model was sent this error: {problem}", icon=":material/build:")
+                st.warning(
+                    f"The handler failed; the model was sent this error: {markup.literal(problem)}",
+                    icon=":material/build:",
+                )
         trace_button(f"trace.call.{call.id}", call.run_id)
 
 

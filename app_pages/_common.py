@@ -8,15 +8,17 @@ underscore keeps it out of the navigation.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
-from playground import settings
+from playground import markup, settings
 from playground.assistant import display_name
 from playground.backend import ResponsesBackend
 from playground.client import ApiKey, make_client, mask, owner_for, resolve_key
-from playground.errors import say
+from playground.errors import LogError, say
 from playground.store import Store
 
 
@@ -51,19 +53,42 @@ def connection() -> Connection:
     store = Store(settings.db_path(), owner_for(key, visitor))
     if ss.get("owner") != store.owner:
         previous = ss.get("owner")
-        if previous and previous.startswith("session:"):
-            # What the visitor built before connecting becomes theirs under the key.
-            store.adopt(previous)
+        # What the visitor built before connecting becomes theirs under the key (tried again on the next
+        # run when the log cannot take it now).
+        moving = previous and previous.startswith("session:")
+        if moving and (store.read_only or guarded_write(store.adopt, previous) is None):
+            return Connection(key, settings.base_url(), store)
         ss.owner = store.owner
     return Connection(key, settings.base_url(), store)
 
 
 def open_connection() -> Connection:
-    """Resolve the key, open the log and draw the sidebar's connection box; called by app.py only."""
-    conn = connection()
+    """Resolve the key, open the log and draw the sidebar's connection box; called by app.py only.
+
+    A log that cannot be read stops the page with one sentence; one open for reading only (read-only,
+    or locked by another program) says so above the page."""
+    try:
+        conn = connection()
+    except LogError as exc:
+        st.error(markup.literal(exc.problem.message), icon=":material/database:")
+        st.stop()
     st.session_state.conn = conn
     connection_box(conn)
+    if conn.store.problem is not None:
+        st.warning(markup.literal(conn.store.problem.message), icon=":material/database:")
+    if refused := st.session_state.pop("log_refused", None):
+        st.error(markup.literal(refused), icon=":material/database:")
     return conn
+
+
+def guarded_write(write: Callable[..., Any], *args: Any) -> Any:
+    """Run a write to the log (from a callback, mostly); when the log refuses it, the next run says why
+    in one sentence at the top of the page instead of a traceback, and this returns None."""
+    try:
+        return write(*args)
+    except LogError as exc:
+        st.session_state.log_refused = exc.problem.message
+        return None
 
 
 def current() -> Connection:
@@ -117,7 +142,7 @@ def connection_box(conn: Connection) -> None:
             _models.clear(conn.key.fingerprint, conn.base_url, conn.key)  # this key's entry only
             models, problem = model_options(conn)
             if problem:
-                st.error(problem)
+                st.error(markup.literal(problem))
             else:
                 st.success(f"Connected: {len(models)} models available.")
 

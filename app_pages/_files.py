@@ -8,7 +8,7 @@ import time
 import streamlit as st
 
 from app_pages._common import Connection
-from playground import editor, files
+from playground import editor, files, markup
 from playground.errors import say
 from playground.store import FileRow
 
@@ -194,7 +194,7 @@ def _other_files(conn: Connection, vector_store_id: str) -> None:
     """Files in the store that were not uploaded here (another tool, the dashboard)."""
     found, problem = _upstream_files(conn, vector_store_id)
     if problem:
-        st.warning(problem, icon=":material/cloud_off:")
+        st.warning(markup.literal(problem), icon=":material/cloud_off:")
     if not found:
         return
     st.caption(f"Also in this store, added outside this app ({len(found)}):")
@@ -203,14 +203,17 @@ def _other_files(conn: Connection, vector_store_id: str) -> None:
         st.caption(":material/info: Some of these were still indexing when listed; ↻ above shows their status now.")
     for f in found:
         name, status, remove = st.columns([5, 3, 1], vertical_alignment="center")
-        name.markdown(f"{STATUS_ICONS.get(f.status, '')} {f.filename or '(name unknown)'}  \n:gray[{f.file_id}]")
+        name.markdown(
+            f"{STATUS_ICONS.get(f.status, '')} {markup.literal(f.filename or '(name unknown)')}  \n"
+            f":gray[{markup.literal(f.file_id)}]"
+        )
         label = {"in_progress": "indexing"}.get(f.status, f.status)
-        status.caption(label if not f.error else f"{label}: {f.error}")
+        status.caption(label if not f.error else f"{label}: {markup.literal(f.error)}")
         remove.button(
             "",
             key=f"fs_detach_{vector_store_id}_{f.file_id}",
             icon=":material/link_off:",
-            help=f"Take {f.filename or f.file_id} out of this store (the file itself is kept)",
+            help=f"Take {markup.literal(f.filename or f.file_id)} out of this store (the file itself is kept)",
             on_click=_detach,
             args=(conn, vector_store_id, f),
         )
@@ -267,14 +270,16 @@ def code_files(conn: Connection, on_edit) -> None:
 
 def _file_row(conn: Connection, row: FileRow, prefix: str, on_edit) -> None:
     name, status, remove = st.columns([5, 3, 1], vertical_alignment="center")
-    name.markdown(f"{STATUS_ICONS.get(row.status, '')} {row.filename}  \n:gray[{row.bytes / 1024:,.1f} KB]")
+    name.markdown(
+        f"{STATUS_ICONS.get(row.status, '')} {markup.literal(row.filename)}  \n:gray[{row.bytes / 1024:,.1f} KB]"
+    )
     label = {"in_progress": "indexing", "uploaded": "ready"}.get(row.status, row.status)
-    status.caption(label if not row.error else f"{label}: {row.error}")
+    status.caption(label if not row.error else f"{label}: {markup.literal(row.error)}")
     remove.button(
         "",
         key=f"{prefix}_remove_{row.id}",
         icon=":material/delete:",
-        help=f"Remove {row.filename}",
+        help=f"Remove {markup.literal(row.filename)}",
         on_click=_remove,
         args=(conn, row, prefix, on_edit),
     )
@@ -324,7 +329,7 @@ def _remove(conn: Connection, row: FileRow, prefix: str, on_edit) -> None:
 
 def _problems(key: str) -> None:
     for problem in ss.get(key) or []:
-        st.error(problem, icon=":material/error:")
+        st.error(markup.literal(problem), icon=":material/error:")
 
 
 def _sentence(exc: Exception, conn: Connection) -> str:

@@ -11,8 +11,9 @@ import time
 import pandas as pd
 import streamlit as st
 
+from app_pages._common import guarded_write
 from app_pages._files import code_files, file_search_files
-from playground import editor
+from playground import editor, markup
 from playground.assistant import (
     DESCRIPTION_MAX,
     INSTRUCTIONS_MAX,
@@ -27,6 +28,7 @@ from playground.assistant import (
     is_reasoning_model,
     sampling_problem,
 )
+from playground.errors import LogError
 from playground.store import Store, Version
 
 ss = st.session_state
@@ -35,8 +37,10 @@ KEEP = "page"
 
 
 def on_edit() -> None:
-    """Every edit is written to the draft at once, valid or not."""
-    ss.draft_saved_at = ss.conn.store.save_draft(ss.assistant_id, editor.from_state(ss))
+    """Every edit is written to the draft at once, valid or not (kept on screen when the log refuses it)."""
+    saved_at = guarded_write(ss.conn.store.save_draft, ss.assistant_id, editor.from_state(ss))
+    if saved_at is not None:
+        ss.draft_saved_at = saved_at
 
 
 # -- configuration panel ----------------------------------------------------------------------
@@ -44,7 +48,7 @@ def on_edit() -> None:
 
 def field_errors(errors, *names: str) -> None:
     for message in editor.errors_for(errors, *names):
-        st.error(message, icon=":material/error:")
+        st.error(markup.literal(message), icon=":material/error:")
 
 
 def config_panel(models: dict[str, str | None], models_problem: str | None) -> None:
@@ -130,11 +134,11 @@ def model_section(models: dict[str, str | None], models_problem: str | None) -> 
     )
     notice = editor.shutdown_notice(ss.get("cfg.model") or "", models.get(ss.get("cfg.model") or ""))
     if notice and notice[1]:
-        st.warning(notice[0], icon=":material/event_busy:")
+        st.warning(markup.literal(notice[0]), icon=":material/event_busy:")
     elif notice:
-        st.caption(f":material/event: {notice[0]}")
+        st.caption(f":material/event: {markup.literal(notice[0])}")
     if models_problem:
-        st.caption(f":material/warning: Showing a fallback list. {models_problem}")
+        st.caption(f":material/warning: Showing a fallback list. {markup.literal(models_problem)}")
     field_errors(errors, "model")
 
 
@@ -225,7 +229,7 @@ def model_config_section() -> None:
             st.slider("Top P", 0.0, 1.0, step=0.01, key="cfg.top_p", on_change=on_edit, persist_state=KEEP)
             field_errors(errors, "temperature", "top_p")
         elif refused:
-            st.caption(f"{config.model} sets its own sampling.")
+            st.caption(f"{markup.literal(config.model)} sets its own sampling.")
         if is_reasoning_model(config.model) or config.reasoning_effort:
             st.selectbox(
                 "Reasoning effort",
@@ -258,10 +262,8 @@ def metadata_section() -> None:
         num_rows="dynamic",
         width="stretch",
         hide_index=True,
-        column_config={
-            "key": st.column_config.TextColumn("Key", max_chars=METADATA_KEY_MAX),
-            "value": st.column_config.TextColumn("Value", max_chars=METADATA_VALUE_MAX),
-        },
+        # No max_chars: the grid would cut a pasted key silently; validation names it instead.
+        column_config={"key": st.column_config.TextColumn("Key"), "value": st.column_config.TextColumn("Value")},
     )
     rows = edited.to_dict("records")
     if editor.rows_to_metadata(rows) != editor.rows_to_metadata(ss.get("cfg.metadata")):
@@ -274,7 +276,10 @@ def metadata_section() -> None:
     )
     field_errors(errors, "metadata")
     for key in editor.duplicate_keys(rows):
-        st.error(f"The key {key!r} appears more than once; only its last value is kept.", icon=":material/error:")
+        st.error(
+            f"The key {markup.literal(repr(key))} appears more than once; only its last value is kept.",
+            icon=":material/error:",
+        )
 
 
 def functions_editor(errors) -> None:
@@ -370,7 +375,12 @@ def commit(note: str = "") -> Version | None:
 
 
 def save_version() -> None:
-    if commit() is None:
+    try:
+        version = commit()
+    except LogError as exc:
+        ss.save_error = f"Not saved: {exc.problem.message}"
+        return
+    if version is None:
         problems = editor.from_state(ss).validate()
         ss.save_error = f"Not saved: {len(problems)} field(s) need attention (marked below)."
 
@@ -392,7 +402,11 @@ def save_status_line() -> None:
         draft_updated_at=updated_at,
         now=now,
     ):
-        latest, created = store.save_version(ss.assistant_id, config, note=typed_note() or "auto-saved")
+        try:
+            latest, created = store.save_version(ss.assistant_id, config, note=typed_note() or "auto-saved")
+        except LogError as exc:  # the draft stays as it is; the next tick tries again
+            st.caption(f":material/warning: Not auto-saved: {markup.literal(exc.problem.message)}")
+            return
         if created and typed_note():
             note_used()
     st.caption(

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._common import current
-from playground import export, legacy, usage
+from playground import export, legacy, markup, usage
 from playground.assistant import display_name
 
 conn = current()
@@ -60,11 +60,11 @@ with st.expander("Import", icon=":material/upload:"):
         ss.import_results = import_text(text)
 for imported, headline, notes in ss.pop("import_results", None) or []:
     if imported:
-        st.success(headline, icon=":material/upload:")
+        st.success(markup.literal(headline), icon=":material/upload:")
     else:
-        st.error(headline, icon=":material/error:")
+        st.error(markup.literal(headline), icon=":material/error:")
     for note in notes:
-        st.caption(f"• {note}")
+        st.caption(f"• {markup.literal(note)}")
 
 assistants = [
     a for a in store.list_assistants(include_archived=archived) if wanted.strip().lower() in (a["name"] or "").lower()
@@ -112,7 +112,7 @@ if buttons[1].button("Versions", key=f"versions_{picked}", icon=":material/histo
     st.switch_page("app_pages/versions.py")
 if buttons[2].button("Clone", key=f"clone_{picked}", icon=":material/content_copy:", width="stretch"):
     clone = store.clone_assistant(picked)
-    st.toast(f"Cloned as “{clone.name}”", icon=":material/content_copy:")
+    st.toast(f"Cloned as “{markup.literal(clone.name)}”", icon=":material/content_copy:")
     st.rerun()
 is_archived = next(a["archived_at"] for a in assistants if a["id"] == picked) is not None
 if buttons[3].button(

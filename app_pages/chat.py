@@ -7,9 +7,10 @@ import time
 import streamlit as st
 
 from app_pages._chat import AVATARS, history, render_message, trace_dialog
-from app_pages._common import Connection, assistant_names, current, model_options, setup_panel
+from app_pages._common import Connection, assistant_names, current, guarded_write, model_options, setup_panel
 from app_pages._panel import commit, config_panel
-from playground import editor, turn
+from playground import editor, markup, turn
+from playground.errors import LogError
 from playground.store import Store
 from playground.tools import HANDLERS
 
@@ -93,7 +94,7 @@ def sidebar(conn: Connection, assistant_id: int) -> None:
             st.caption("No threads yet: send a message to start one.")
         for t in threads:
             current = t.id == ss.get("thread_id")
-            label = (t.title or f"Thread #{t.id}")[:40]
+            label = markup.literal((t.title or f"Thread #{t.id}")[:40])  # a title is someone's text
             if st.button(
                 label,
                 key=f"thread.{t.id}",
@@ -148,10 +149,10 @@ def pending_calls(conn: Connection, thread_id: int | None) -> bool:
         st.markdown(f"**Waiting for {len(calls)} function output{'s' if len(calls) > 1 else ''}** to continue.")
         last = store.list_runs(thread_id, from_id=run_id)[-1]  # the pending run or a later try
         if last.id != run_id and last.status == "failed" and last.error:
-            st.error(f"Sending the outputs failed: {last.error}", icon=":material/error:")
+            st.error(f"Sending the outputs failed: {markup.literal(last.error)}", icon=":material/error:")
         missing = ss.pop("missing_outputs", [])
         for c in calls:
-            st.markdown(f"`{c.name}` · call `{c.call_id}`")
+            st.markdown(f"{markup.code(c.name)} · call {markup.code(c.call_id)}")
             hand_key = f"call.{c.call_id}.by_hand"
             if c.name in HANDLERS:
                 ss.setdefault(hand_key, c.name in hand_functions)
@@ -163,12 +164,12 @@ def pending_calls(conn: Connection, thread_id: int | None) -> bool:
                     "Output (text or JSON)", key=output_key, height=90, on_change=_keep_typed, args=(run_id, c)
                 )
                 if c.name in missing:
-                    st.error(f"Type an output for {c.name}.", icon=":material/error:")
+                    st.error(f"Type an output for {markup.literal(c.name)}.", icon=":material/error:")
             elif c.source == "handler" and c.output:
                 st.caption("The handler's output, sent again with the others:")
                 st.code(c.output, language="json", wrap_lines=True)
             else:
-                st.caption(f"The {c.name} handler runs when you send.")
+                st.caption(f"The {markup.literal(c.name)} handler runs when you send.")
         if st.button("Send outputs", key="send_outputs", type="primary", icon=":material/send:"):
             hand_calls = {c.call_id for c in calls if c.name not in HANDLERS or ss.get(f"call.{c.call_id}.by_hand")}
             typed = {c.call_id: ss.get(f"call.{c.call_id}.output") or "" for c in calls}
@@ -189,7 +190,7 @@ def _remember_hand(name: str, key: str) -> None:
 
 def _keep_typed(run_id: int, call) -> None:
     text = ss.get(f"call.{call.call_id}.output") or ""
-    ss.conn.store.set_tool_outputs(run_id, {call.call_id: (text, "hand")}, answered=False)
+    guarded_write(lambda: ss.conn.store.set_tool_outputs(run_id, {call.call_id: (text, "hand")}, answered=False))
 
 
 HEARTBEAT_S = 0.25  # how soon a Stop click takes effect while no token arrives
@@ -225,7 +226,7 @@ def stream_turn(the_turn: turn.Turn) -> None:
 
         try:
             with slot:
-                st.write_stream(deltas(), cursor="▌")
+                st.write_stream(markup.stream(deltas()), cursor="▌")  # images shown as text as they arrive
         finally:
             # A Stop click or any rerun interrupts the script here; close() logs the turn as stopped.
             the_turn.close()
@@ -234,17 +235,27 @@ def stream_turn(the_turn: turn.Turn) -> None:
 
 def send(conn: Connection, text: str) -> None:
     store = conn.store
-    version = commit()
-    if version is None:
-        # Refused before any request: the text is kept in the log until it can be sent.
-        store.set_unsent(ss.assistant_id, text)
+    try:
+        version = commit()
+        if version is None:
+            # Refused before any request: the text is kept in the log until it can be sent.
+            store.set_unsent(ss.assistant_id, text)
+            ss.pop(held_key(), None)
+            st.rerun()
+        store.set_unsent(ss.assistant_id, None)
+        if not ss.get("thread_id"):
+            ss.thread_id = store.create_thread(ss.assistant_id).id
+            st.query_params["thread"] = str(ss.thread_id)
+        # Writes the message and its run in one go, before any request: refused, nothing is sent.
+        the_turn = turn.start(store, conn.backend(), ss.thread_id, version, text, secrets=conn.secrets)
+    except LogError as exc:
+        # The log cannot take the message: it waits in this browser session, with Send, instead.
+        ss[held_key()] = text
+        ss.unsent_refill = text
+        ss.unsent_problem = exc.problem.message
         st.rerun()
-    store.set_unsent(ss.assistant_id, None)
     ss.pop(unsent_key(), None)
-    if not ss.get("thread_id"):
-        ss.thread_id = store.create_thread(ss.assistant_id).id
-        st.query_params["thread"] = str(ss.thread_id)
-    the_turn = turn.start(store, conn.backend(), ss.thread_id, version, text, secrets=conn.secrets)
+    ss.pop(held_key(), None)
     render_message(store.get_message(the_turn.user_message_id), show_error=False)
     stream_turn(the_turn)
 
@@ -256,8 +267,11 @@ def retry(conn: Connection, message_id: int) -> None:
         st.rerun()
     try:
         the_turn = turn.retry(conn.store, conn.backend(), message_id, version, secrets=conn.secrets)
+    except LogError as exc:  # the message is in the log already: Retry stays, once the log takes writes
+        st.error(markup.literal(exc.problem.message), icon=":material/database:")
+        return
     except (ValueError, LookupError) as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(markup.literal(exc), icon=":material/error:")
         return
     stream_turn(the_turn)
 
@@ -266,17 +280,29 @@ def unsent_key() -> str:
     return f"unsent.{ss.assistant_id}"
 
 
+def held_key() -> str:
+    return f"unsent_held.{ss.assistant_id}"
+
+
 def unsent_message(store: Store) -> None:
-    """A message refused because the configuration had problems, kept until it is sent or dropped."""
-    text = store.get_unsent(ss.assistant_id)
+    """A message not sent yet, kept until it is sent or dropped: in the log when the configuration had
+    problems, in this browser session when the log itself could not take it (read-only, locked, full)."""
+    held = ss.get(held_key())
+    text = held or store.get_unsent(ss.assistant_id)
     if not text:
         return
     with st.container(border=True, key="unsent"):
-        st.warning(
-            "Not sent yet: the configuration has problems (marked in red on the right). Your message is kept, "
-            "also across a reload; fix the configuration, then send it.",
-            icon=":material/edit_note:",
-        )
+        if held:
+            st.warning(f"Not sent: {ss.get('unsent_problem', '')}", icon=":material/database:")
+            st.caption("Your message is kept in this browser tab; press Send again once the log takes it.")
+        else:
+            st.warning(
+                "Not sent yet: the configuration has problems (marked in red on the right). Your message is kept, "
+                "also across a reload; fix the configuration, then send it.",
+                icon=":material/edit_note:",
+            )
+        if (refill := ss.pop("unsent_refill", None)) is not None:
+            ss[unsent_key()] = refill  # set before the box is drawn: Streamlit refuses it after
         ss.setdefault(unsent_key(), text)
         st.text_area("Your message", key=unsent_key(), height=90, on_change=_keep_unsent)
         send_col, drop_col = st.columns(2)
@@ -285,7 +311,10 @@ def unsent_message(store: Store) -> None:
 
 
 def _keep_unsent() -> None:
-    ss.conn.store.set_unsent(ss.assistant_id, ss.get(unsent_key()) or None)
+    if ss.get(held_key()):
+        ss[held_key()] = ss.get(unsent_key()) or ""
+        return
+    guarded_write(ss.conn.store.set_unsent, ss.assistant_id, ss.get(unsent_key()) or None)
 
 
 def _ask_send_unsent() -> None:
@@ -293,7 +322,8 @@ def _ask_send_unsent() -> None:
 
 
 def _discard_unsent() -> None:
-    ss.conn.store.set_unsent(ss.assistant_id, None)
+    if ss.pop(held_key(), None) is None:
+        guarded_write(ss.conn.store.set_unsent, ss.assistant_id, None)
     ss.pop(unsent_key(), None)
 
 
@@ -304,7 +334,7 @@ def chat(conn: Connection) -> None:
         ss.thread_id = None
     head = f"Thread #{thread.id}" if thread else "New thread"
     if thread and thread.conversation_id:
-        head += f" · `{thread.conversation_id}`"
+        head += f" · {markup.code(thread.conversation_id)}"
     st.caption(head)
 
     if thread and not turn.settled(store, thread.id):
@@ -328,12 +358,16 @@ def chat(conn: Connection) -> None:
         waiting = pending_calls(conn, ss.get("thread_id")) if conn.key else False
     if conn.key is None:
         setup_panel()
+    if store.read_only:
+        placeholder = "The log is read-only: nothing can be sent or saved"
+    elif waiting:
+        placeholder = "Answer the function calls above first"
+    else:
+        placeholder = "Message the assistant (Enter sends, Shift+Enter for a new line)"
     prompt = st.chat_input(
-        "Answer the function calls above first"
-        if waiting
-        else "Message the assistant (Enter sends, Shift+Enter for a new line)",
+        placeholder,
         key="prompt",
-        disabled=conn.key is None or waiting,
+        disabled=conn.key is None or waiting or store.read_only,
         submit_mode="disable",
     )
     resend = ss.pop("sending_unsent", None)

@@ -6,8 +6,8 @@ import time
 
 import streamlit as st
 
-from app_pages._common import assistant_names, current, setup_panel
-from playground import compare, usage
+from app_pages._common import assistant_names, current, guarded_write, setup_panel
+from playground import compare, markup, usage
 from playground.turn import TextDelta, ToolCall, TurnDone
 
 conn = current()
@@ -70,11 +70,11 @@ if st.button("Send to both", type="primary", key="cmp_send", icon=":material/com
             if isinstance(event, TextDelta):
                 texts[side] += event.text
             elif isinstance(event, ToolCall):
-                texts[side] += f"\n\n`{event.name}` called — continue in the Playground to answer it."
+                texts[side] += f"\n\n{markup.code(event.name)} called — continue in the Playground to answer it."
             if isinstance(event, TurnDone) or time.monotonic() - drawn > 0.05:  # ~20 redraws a second
                 for box, t in zip(boxes, texts, strict=True):
                     if t:
-                        box.markdown(t)
+                        box.markdown(markup.text(t))  # the whole text is redrawn anyway: check it all
                 drawn = time.monotonic()
         st.rerun()
 
@@ -99,7 +99,7 @@ last = ss.get("cmp_last")
 if ss.pop("cmp_switch", False):
     st.switch_page("app_pages/chat.py")
 if problem := ss.pop("cmp_problem", None):
-    st.error(problem, icon=":material/error:")
+    st.error(markup.literal(problem), icon=":material/error:")
 if last:
     prices = usage.load_prices()
     cols = st.columns(2)
@@ -110,10 +110,11 @@ if last:
             continue  # deleted since (or not this owner's): nothing to show
         reply = next((m for m in store.list_messages(thread_id) if m.run_id == run_id and m.role == "assistant"), None)
         with col, st.container(border=True, key=f"cmp_result_{label}"):
-            st.markdown(f"**{label}** · {names.get(ran.assistant_id, '')} v{ran.number} · `{run.model}`")
-            st.markdown(reply.content if reply else "*(no text)*")
+            name = markup.literal(names.get(ran.assistant_id, ""))
+            st.markdown(f"**{label}** · {name} v{ran.number} · {markup.code(run.model)}")
+            st.markdown(markup.text(reply.content) if reply else "*(no text)*")
             if run.error:
-                st.error(run.error, icon=":material/error:")
+                st.error(markup.literal(run.error), icon=":material/error:")
             cost = usage.money(usage.cost(run.model, run.input_tokens, run.output_tokens, prices))
             st.caption(
                 f"{run.status} · {run.total_tokens or 0:,} tokens ({cost}) · first token "
@@ -123,8 +124,8 @@ if last:
                 compare.continue_label(store, ran),
                 key=f"cmp_continue_{label}",
                 icon=":material/chat:",
-                on_click=continue_side,
-                args=(ran.id, thread_id),
+                on_click=guarded_write,  # a log that refuses the restore says so, no traceback
+                args=(continue_side, ran.id, thread_id),
                 help="Opens this thread in the Playground with this version as the configuration; an older "
                 "version is restored as a new one first (history is kept).",
             )

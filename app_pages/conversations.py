@@ -7,7 +7,7 @@ import streamlit as st
 
 from app_pages._chat import history, trace_dialog
 from app_pages._common import assistant_names, current
-from playground import export, replay, usage
+from playground import export, markup, replay, usage
 from playground.store import LISTED
 
 conn = current()
@@ -64,11 +64,13 @@ prices = usage.load_prices()
 if searching:
     st.caption(
         (f"{len(matching):,} conversations match" if len(matching) != 1 else "1 conversation matches")
-        + f" “{query.strip()}”"
+        + f" “{markup.literal(query.strip())}”"
         + (f"; showing the newest {len(threads):,}." if len(threads) < len(matching) else ".")
     )
     for h in store.search(query, thread_ids=[t["id"] for t in threads[:20]]):
-        st.markdown(f"**{h['title'] or 'Thread #' + str(h['thread_id'])}** · {h['role']} · {h['snippet']}")
+        title = markup.literal(h["title"] or f"Thread #{h['thread_id']}")
+        # The snippet is message text with ** around the hits: markdown, so images are made text.
+        st.markdown(f"**{title}** · {h['role']} · {markup.text(h['snippet'])}")
 elif len(threads) < len(matching):
     st.caption(f"Showing the newest {len(threads):,} of {len(matching):,} conversations.")
 if not threads:
@@ -150,11 +152,13 @@ with st.expander("Save as test set", icon=":material/playlist_add:"):
         inputs, sources = replay.from_threads(store, scope)
         problems = replay.check(name, inputs)
         for p in problems:
-            st.error(p, icon=":material/error:")
+            st.error(markup.literal(p), icon=":material/error:")
         if not problems:
             mode = "conversation" if in_order else "separate"
             ss.ts_pick = replay.save(store, name, inputs, mode=mode, sources=sources)
-            ss.conv_ts_saved = f"Saved “{name.strip()}”: {len(inputs)} inputs from {len(set(sources))} conversations."
+            ss.conv_ts_saved = (
+                f"Saved “{markup.literal(name.strip())}”: {len(inputs)} inputs from {len(set(sources))} conversations."
+            )
     if ss.get("conv_ts_saved"):
         st.success(ss.conv_ts_saved, icon=":material/check:")
         if st.button("Open in Test sets", key="conv_ts_open", icon=":material/open_in_new:"):
@@ -215,7 +219,7 @@ def confirm_delete(thread_id: int, title: str) -> None:
 # it is stale and is dropped rather than shown for, or applied to, the wrong thread.
 if ss.get("confirm_delete") is not None:
     if ss.confirm_delete == thread.id:
-        confirm_delete(thread.id, titles[thread.id])
+        confirm_delete(thread.id, markup.literal(titles[thread.id]))  # drawn as markdown in the dialog
     else:
         cancel_delete()
 if ss.get("trace_run"):
@@ -223,6 +227,7 @@ if ss.get("trace_run"):
 
 with st.container(border=True, key="conv_view"):
     st.caption(
-        f"Read-only · thread #{thread.id}" + (f" · `{thread.conversation_id}`" if thread.conversation_id else "")
+        f"Read-only · thread #{thread.id}"
+        + (f" · {markup.code(thread.conversation_id)}" if thread.conversation_id else "")
     )
     history(store, thread.id)

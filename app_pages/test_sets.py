@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._common import assistant_names, current, setup_panel
-from playground import editor, export, replay, usage
+from playground import editor, export, markup, replay, usage
 
 conn = current()
 store = conn.store
@@ -47,10 +47,10 @@ with st.expander("New test set", icon=":material/add:", expanded=not store.list_
     if st.button("Save test set", key="ts_save", icon=":material/save:"):
         problems = replay.check(name, inputs)
         for p in problems:
-            st.error(p, icon=":material/error:")
+            st.error(markup.literal(p), icon=":material/error:")
         if not problems:
             ss.ts_pick = replay.save(store, name, inputs, mode=mode, sources=sources)
-            st.toast(f"Saved “{name.strip()}”", icon=":material/save:")
+            st.toast(f"Saved “{markup.literal(name.strip())}”", icon=":material/save:")
 
 sets = store.list_test_sets()
 if not sets:
@@ -106,7 +106,8 @@ baseline = right.selectbox(
 prices = usage.load_prices()
 this = replay.totals(store, shown, prices)
 if baseline:
-    st.markdown(f"**{run_labels[shown]}** against the baseline **{run_labels[baseline]}**")
+    shown_label, baseline_label = markup.literal(run_labels[shown]), markup.literal(run_labels[baseline])
+    st.markdown(f"**{shown_label}** against the baseline **{baseline_label}**")
     st.dataframe(
         pd.DataFrame(replay.side_by_side(this, replay.totals(store, baseline, prices))),
         hide_index=True,
@@ -156,7 +157,7 @@ st.download_button(
 )
 for row in rows:
     if row["error"]:
-        st.error(f"#{row['#']}: {row['error']}", icon=":material/error:")
+        st.error(f"#{row['#']}: {markup.literal(row['error'])}", icon=":material/error:")
     if baseline and row.get("diff"):
         with st.expander(f"#{row['#']} changed (similarity {row['similarity']:.2f})"):
             st.code(row["diff"], language="diff")

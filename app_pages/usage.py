@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._common import current
-from playground import usage
+from playground import markup, usage
 
 conn = current()
 store = conn.store
@@ -31,7 +31,10 @@ cols[1].metric("Tokens", f"{int(runs.input_tokens.fillna(0).sum() + runs.output_
 cols[2].metric("Estimated cost", usage.money(total_cost), help="Runs on models without a price are left out.")
 cols[3].metric("Median latency", f"{runs.latency_ms.median():,.0f} ms")
 if unpriced:
-    st.caption(f":material/warning: No price for {', '.join(unpriced)}: their runs show “no price”, not $0.")
+    st.caption(
+        f":material/warning: No price for {', '.join(markup.literal(m) for m in unpriced)}: "
+        "their runs show “no price”, not $0."
+    )
 
 
 def flagged(rolled, by: str) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages._common import assistant_names, current
-from playground import export, usage, version
+from app_pages._common import assistant_names, current, guarded_write
+from playground import export, markup, usage, version
 
 conn = current()
 store = conn.store
@@ -61,9 +61,15 @@ with st.expander("Notes", icon=":material/edit_note:"):
     )
     note_key = f"note_text_{note_for}"
     cols[1].text_input("Note", value=by_id[note_for]["note"], key=note_key, max_chars=store.MAX_NOTE)
-    cols[2].button("Save note", key="note_save", icon=":material/save:", on_click=save_note, args=(note_for, note_key))
+    cols[2].button(
+        "Save note",
+        key="note_save",
+        icon=":material/save:",
+        on_click=guarded_write,
+        args=(save_note, note_for, note_key),
+    )
     if (problem := ss.pop("note_problem", None)) and problem[0] == note_key:
-        st.error(problem[1], icon=":material/error:")
+        st.error(markup.literal(problem[1]), icon=":material/error:")
     if saved := ss.pop("note_saved", None):
         st.success(saved, icon=":material/check:")
 

@@ -7,7 +7,9 @@ WAL lets readers carry on while one session writes.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -20,7 +22,9 @@ from typing import Any
 
 import sqlite_utils
 
+from playground import settings
 from playground.assistant import AssistantConfig
+from playground.errors import LogError, Problem, log_problem, needs_upgrade, opened_for_reading
 
 LOCAL_OWNER = "local"
 
@@ -239,6 +243,8 @@ LISTED = 500  # threads the Conversations table lists; counts, exports and test 
 
 _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
+# Logs whose writes at open were skipped (locked or read-only); later opens retry without waiting.
+_skipped: set[str] = set()
 # Runs still "in progress" from before this process started were cut off by a crash or restart.
 _PROCESS_STARTED = time.time()
 
@@ -356,22 +362,52 @@ class RunFile:
 class Store:
     """The log for one owner. Holds a path, never a connection, so it is safe to build per rerun."""
 
-    def __init__(self, path: str | Path, owner: str = LOCAL_OWNER) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        owner: str = LOCAL_OWNER,
+        *,
+        read_only: bool | None = None,
+        busy_timeout: float | None = None,
+        max_mb: float | None = None,
+    ) -> None:
+        """Open the log (migrating it, closing interrupted turns). Raises LogError when it cannot be
+        read at all; when it can be read but not written, `read_only` and `problem` say so."""
         self.path = Path(path)
         self.owner = owner
+        self.read_only = settings.db_read_only() if read_only is None else read_only
+        self.busy_timeout = settings.db_busy_timeout() if busy_timeout is None else busy_timeout
+        self.max_mb = settings.db_max_mb() if max_mb is None else max_mb
+        # Why the log is open for reading only (read-only or locked), as the pages say it.
+        self.problem: Problem | None = None
+        self._wait = self.busy_timeout
         self._migrate()
 
     # -- connections --------------------------------------------------------------------------
 
     @contextmanager
     def db(self) -> Iterator[sqlite_utils.Database]:
-        conn = sqlite3.connect(self.path, timeout=30)
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA busy_timeout = 30000")
+        """A connection for one operation; SQLite's refusals come out as LogError, one sentence each."""
+        conn = None
         try:
+            if self.read_only:
+                conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=self._wait)
+            else:
+                conn = sqlite3.connect(self.path, timeout=self._wait)
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute(f"PRAGMA busy_timeout = {int(self._wait * 1000)}")
+            if self.max_mb is not None:
+                size = conn.execute("PRAGMA page_size").fetchone()[0]
+                conn.execute(f"PRAGMA max_page_count = {max(1, int(self.max_mb * 2**20 / size))}")
             yield sqlite_utils.Database(conn)
+        except (sqlite3.Error, OSError) as exc:
+            problem = log_problem(exc, self.path, waited=self._wait)
+            if problem is None:
+                raise
+            raise LogError(problem) from exc
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
 
     @contextmanager
     def write(self) -> Iterator[sqlite_utils.Database]:
@@ -387,21 +423,62 @@ class Store:
             db.conn.commit()
 
     def _migrate(self) -> None:
+        """The writes done at open: migrations, closing interrupted turns, dropping blank assistants.
+
+        A log that cannot take them (read-only, or locked by another program) opens for reading, with
+        `problem` saying why, unless its schema is too old to read; the next open tries them again.
+        """
         key = str(self.path.resolve())
         if key in _migrated:
+            # Made read-only since this process opened it (chattr, a remount): say so before a write fails.
+            if not self.read_only and self.path.exists() and not os.access(self.path, os.W_OK):
+                self.read_only = True
+                self.problem = opened_for_reading("db_read_only", self.path)
+            elif self.read_only:
+                self.problem = opened_for_reading("db_read_only", self.path, by_setting=settings.db_read_only())
             return
         with _migrate_lock:
             if key in _migrated:
                 return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.db() as db:
-                db.conn.execute("PRAGMA journal_mode = WAL")
-                current = db.conn.execute("PRAGMA user_version").fetchone()[0]
-                for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
-                    db.conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
-            self.recover_interrupted_runs(before=_PROCESS_STARTED)
-            self.forget_empty_sessions(before=_PROCESS_STARTED)
+            self._make_folder()
+            current = self.schema_version()  # a file that is not a database says so here
+            if self.read_only:
+                cause = opened_for_reading("db_read_only", self.path, by_setting=settings.db_read_only())
+                if current < len(MIGRATIONS):
+                    raise LogError(needs_upgrade(self.path, current, len(MIGRATIONS), cause))
+                self.problem = cause
+                return
+            if key in _skipped:
+                self._wait = 0  # known to be locked: a page should not wait for it on every rerun
+            try:
+                with self.db() as db:
+                    db.conn.execute("PRAGMA journal_mode = WAL")
+                    for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+                        db.conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+                self.recover_interrupted_runs(before=_PROCESS_STARTED)
+                self.forget_empty_sessions(before=_PROCESS_STARTED)
+            except LogError as exc:
+                if exc.problem.kind not in ("db_locked", "db_read_only"):
+                    raise
+                _skipped.add(key)
+                self.problem = opened_for_reading(exc.problem.kind, self.path)
+                self.read_only = exc.problem.kind == "db_read_only"
+                if current < len(MIGRATIONS):
+                    raise LogError(needs_upgrade(self.path, current, len(MIGRATIONS), exc.problem)) from exc
+                return
+            finally:
+                self._wait = self.busy_timeout
+            _skipped.discard(key)
             _migrated.add(key)
+
+    def _make_folder(self) -> None:
+        folder = self.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as failed:
+            blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+            cause = failed if blocker is None else NotADirectoryError(errno.ENOTDIR, f"{blocker} is a file")
+            raise LogError(log_problem(cause, self.path) or Problem("db_unreachable", str(cause))) from failed
 
     def schema_version(self) -> int:
         with self.db() as db:
@@ -711,6 +788,28 @@ class Store:
                     (cur.lastrowid, user_message_id),
                 )
         return cur.lastrowid
+
+    def start_turn(self, thread_id: int, text: str, version_id: int | None, model: str) -> tuple[int, int]:
+        """The user's message and its run in progress, in one transaction: (message id, run id).
+        A log that refuses the run keeps no message either, so sending again never makes a copy."""
+        now = time.time()
+        with self.write() as db:
+            message = db.conn.execute(
+                "INSERT INTO messages (thread_id, role, content, version_id, status, created_at) "
+                "VALUES (?, 'user', ?, ?, 'incomplete', ?)",
+                (thread_id, text, version_id, now),
+            ).lastrowid
+            db.conn.execute(
+                "UPDATE threads SET updated_at = ?, title = CASE WHEN title = '' THEN ? ELSE title END WHERE id = ?",
+                (now, _title(text), thread_id),
+            )
+            run = db.conn.execute(
+                "INSERT INTO runs (thread_id, version_id, user_message_id, model, status, created_at) "
+                "VALUES (?, ?, ?, ?, 'in_progress', ?)",
+                (thread_id, version_id, message, model, now),
+            ).lastrowid
+            db.conn.execute("UPDATE messages SET run_id = ? WHERE id = ?", (run, message))
+        return message, run
 
     def update_run(self, run_id: int, **fields: Any) -> None:
         if not fields:

@@ -89,6 +89,7 @@ class Turn:
         outputs: dict[str, tuple[str, str]] | None = None,
         continues_run: int | None = None,
         secrets: tuple[str, ...] = (),
+        run_id: int | None = None,
     ) -> None:
         self.store = store
         self.backend = backend
@@ -111,9 +112,11 @@ class Turn:
         # Written now, before anything can fail: the run exists even if the process dies next.
         # A new attempt at the message (not a continuation after function outputs) is what its errors
         # and Retry point at.
-        self.run_id = store.start_run(
-            thread.id, version.id, user_message_id, version.config.model, attempt=continues_run is None
-        )
+        if run_id is None:
+            run_id = store.start_run(
+                thread.id, version.id, user_message_id, version.config.model, attempt=continues_run is None
+            )
+        self.run_id = run_id  # given when the run was written with its message (`start`)
 
     # -- public -------------------------------------------------------------------------------
 
@@ -399,14 +402,16 @@ def start(
     text: str,
     secrets: tuple[str, ...] = (),
 ) -> Turn:
-    """Log the user's message, then return the turn ready to stream. Raises ValueError on empty text."""
+    """Log the user's message and its run, then return the turn ready to stream. Raises ValueError on empty
+    text, and LogError when the log refuses them (then nothing was written and nothing sent)."""
     if not text.strip():
         raise ValueError("Type a message first.")
     thread = store.get_thread(thread_id)
     if thread is None:
         raise LookupError(f"No thread {thread_id}.")
-    message_id = store.add_message(thread.id, "user", text, version_id=version.id, status="incomplete")
-    return Turn(store, backend, thread, version, message_id, text, secrets=secrets)
+    # One transaction: a log that refuses the run keeps no message either (a resend makes no copy).
+    message_id, run_id = store.start_turn(thread.id, text, version.id, version.config.model)
+    return Turn(store, backend, thread, version, message_id, text, secrets=secrets, run_id=run_id)
 
 
 def retry(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -9,7 +10,13 @@ NOTES = b"Meeting notes: the launch moves to Friday. Budget approved.\n"  # a fi
 
 
 def texts(at, kind="markdown"):
-    return [e.value for e in getattr(at, kind)]
+    """Each element's text as a person reads it: upstream strings are drawn escaped (markup.literal),
+    so a backslash escape is taken off, as the markdown renderer does."""
+    return [shown(e.value) for e in getattr(at, kind)]
+
+
+def shown(markdown: str) -> str:
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
 
 
 def chat_texts(at):
