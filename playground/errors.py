@@ -100,6 +100,38 @@ def needs_upgrade(path: str | Path, schema: int, latest: int, cause: Problem) ->
     )
 
 
+# An endpoint a server lacks (most servers other than OpenAI's have no Conversations, many no Responses).
+_APIS = {
+    "/conversations": "Conversations",
+    "/responses": "Responses",
+    "/models": "model list",
+}
+
+
+def _missing_api(exc: openai.NotFoundError) -> str | None:
+    """The sentence for a 404 on a whole API (not on one id), naming the setting to change."""
+    try:
+        path = exc.request.url.path.rstrip("/")
+    except Exception:
+        return None
+    # A 404 about a resource (a model that does not exist) carries its own message; a route the server
+    # lacks answers "Not Found" (FastAPI), "404 page not found" (Go) or OpenAI's "Invalid URL (…)".
+    body = exc.body if isinstance(exc.body, dict) else {}
+    said = str(body.get("message") or body.get("detail") or body.get("error") or exc.body or "").strip().lower()
+    if said and said not in ("not found", "404 page not found") and not said.startswith("invalid url"):
+        return None
+    for suffix, name in _APIS.items():
+        if path.endswith(suffix):
+            if name == "model list":
+                return "This server does not list its models (404 on /models): type the model id in the picker."
+            return (
+                f"This server has no {name} API (404 on {suffix}), which this app needs to run a turn: it "
+                "probably speaks only Chat Completions (as Ollama, vLLM, LM Studio and llama.cpp do). Point "
+                "OPENAI_BASE_URL at a server with Responses and Conversations, such as OpenAI's."
+            )
+    return None
+
+
 def say(exc: BaseException, *secrets: str, before: str = "") -> str:
     """A failure in one sentence, ready to show or keep: `describe`, then the secrets cut out."""
     return describe(exc).told(*secrets, before=before)
@@ -124,6 +156,9 @@ def describe(exc: BaseException) -> Problem:
                 "conversation_gone",
                 "This thread's conversation no longer exists upstream (404). Start a new thread.",
             )
+        missing = _missing_api(exc)
+        if missing:
+            return Problem("api_missing", missing)
         return Problem("not_found", f"Not found (404): {_text(exc)}")
     if isinstance(exc, openai.BadRequestError):
         param = getattr(exc, "param", None)

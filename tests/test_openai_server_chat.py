@@ -226,3 +226,36 @@ def test_a_function_name_with_a_trailing_newline_is_refused_on_both_apis(client)
             tools=[{"type": "function", "name": "get_weather\n", "parameters": {"type": "object"}, "strict": False}],
         )
     assert refused.value.body["param"] == "tools[0].name"
+
+
+def test_a_server_without_conversations_or_responses_is_named_in_a_sentence(chat_only):
+    from playground.errors import describe
+
+    _, client = chat_only
+    for call, api in (
+        (lambda: client.conversations.create(), "Conversations"),
+        (lambda: client.responses.create(model="llama3.2:3b", input="hi"), "Responses"),
+    ):
+        with pytest.raises(openai.NotFoundError) as missing:
+            call()
+        problem = describe(missing.value)
+        assert problem.kind == "api_missing" and f"has no {api} API" in problem.message
+        assert "OPENAI_BASE_URL" in problem.message and "Error code" not in problem.message
+
+
+def test_the_chat_page_names_the_missing_api_and_keeps_the_message(chat_only, db_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import TEST_KEY
+    from tests.pages import APP, create, texts
+
+    server, _ = chat_only
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", TEST_KEY)
+    app = AppTest.from_file(APP, default_timeout=30).run()
+    create(app)
+    app.chat_input[0].set_value("hello local model").run()
+    assert not app.exception, app.exception
+    [error] = texts(app, "error")
+    assert "This server has no Conversations API" in error and "OPENAI_BASE_URL" in error
+    assert "hello local model" in [m.markdown[0].value for m in app.chat_message]
