@@ -138,6 +138,7 @@ def test_the_app_server_killed_mid_stream_loses_nothing(tmp_path, upstream, chro
     db = tmp_path / "log.db"
     env = {"OPENAI_BASE_URL": upstream.base_url, "OPENAI_API_KEY": TEST_KEY, "PLAYGROUND_DB": str(db)}
     page.set_default_timeout(20_000)
+    # .last: a finished reply can briefly show twice (the streamed copy and the rerun's), as in tests/e2e.
     replies = page.get_by_test_id("stChatMessage")
     with streamlit_server(ROOT / "app.py", env, tmp_path / "before.log") as server:
         page.goto(server.url)
@@ -149,12 +150,12 @@ def test_the_app_server_killed_mid_stream_loses_nothing(tmp_path, upstream, chro
         page.locator(".st-key-save_version button").click()
         wait_for_app(page)
         _send(page, "first question")
-        expect(replies.filter(has_text="Echo: first question")).to_be_visible()
+        expect(replies.filter(has_text="Echo: first question").last).to_be_visible()
         wait_for_app(page)
 
         upstream.script({"chunks": [f"word{i} " for i in range(60)], "gap": 0.3})
         _send(page, "tell me a long story")
-        expect(replies.filter(has_text="word5")).to_be_visible()  # > 1 s of streaming: a checkpoint exists
+        expect(replies.filter(has_text="word5").last).to_be_visible()  # > 1 s of streaming: a checkpoint exists
         os.kill(server.pid, signal.SIGKILL)  # no finally, no cleanup, no settle
         query = page.url.split("?", 1)[1]
 
@@ -186,9 +187,9 @@ def test_the_app_server_killed_mid_stream_loses_nothing(tmp_path, upstream, chro
             assert database.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
         # In the browser: the kept partial reply, and Retry sends the question once more, not twice.
-        expect(replies.filter(has_text="word0 word1 word2 word3")).to_be_visible()
+        expect(replies.filter(has_text="word0 word1 word2 word3").last).to_be_visible()
         page.locator(".st-key-retry button").click()
-        expect(replies.filter(has_text="Echo: tell me a long story")).to_be_visible()
+        expect(replies.filter(has_text="Echo: tell me a long story").last).to_be_visible()
         wait_for_app(page)
         users = [m.content for m in store.list_messages(thread.id) if m.role == "user"]
         assert users == ["first question", "tell me a long story"]
