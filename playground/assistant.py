@@ -97,6 +97,9 @@ class AssistantConfig:
     reasoning_effort: str | None = None
     max_output_tokens: int | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    # On a Conversations thread, let the API drop the oldest items when the thread outgrows the
+    # context (`truncation: "auto"`); off, it refuses instead. Chat threads always trim (chat.trim).
+    truncation: bool = False
 
     # -- JSON ---------------------------------------------------------------------------------
 
@@ -375,6 +378,7 @@ _CONFIG_SHAPE = _Object(
         "reasoning_effort": "text or null",
         "max_output_tokens": "a number or null",
         "metadata": _Object(None),
+        "truncation": "true or false",
     }
 )
 

@@ -18,6 +18,7 @@ import openai
 import pydantic
 from openai.types import conversations, responses
 
+from playground import provider
 from playground import request as request_map
 from playground.assistant import AssistantConfig
 
@@ -82,10 +83,12 @@ class StreamHandle:
             self._close()
 
 
-class Backend(Protocol):
-    def list_models(self) -> dict[str, str | None]: ...
+class Runner(Protocol):
+    """What a turn needs of a way of running it (`ResponsesBackend`, `chat.ChatBackend`)."""
 
-    def create_conversation(self, metadata: dict[str, str] | None = None) -> str: ...
+    way: str
+    capabilities: provider.Capabilities
+    client: openai.OpenAI
 
     def request(
         self,
@@ -94,9 +97,18 @@ class Backend(Protocol):
         *,
         text: str | None = None,
         outputs: dict[str, str] | None = None,
+        history: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]: ...
 
     def stream(self, request: dict[str, Any]) -> StreamHandle: ...
+
+
+class Backend(Runner, Protocol):
+    """The Responses way, with conversations and the hosted files it administers."""
+
+    def list_models(self) -> dict[str, str | None]: ...
+
+    def create_conversation(self, metadata: dict[str, str] | None = None) -> str: ...
 
     def delete_conversation_items(self, conversation_id: str, item_ids: list[str]) -> None: ...
 
@@ -149,6 +161,9 @@ def build_sdk_models() -> None:
 
 
 class ResponsesBackend:
+    way = "conversations"
+    capabilities = provider.CAPABILITIES["conversations"]
+
     def __init__(self, client: openai.OpenAI) -> None:
         self.client = client
         build_sdk_models()
@@ -167,6 +182,7 @@ class ResponsesBackend:
         *,
         text: str | None = None,
         outputs: dict[str, str] | None = None,
+        history: list[dict[str, Any]] | None = None,  # upstream keeps the thread: never sent
     ) -> dict[str, Any]:
         """The Responses body for one turn: the user's text, or the outputs of the model's calls."""
         if outputs:
@@ -270,3 +286,26 @@ def _finished(response: Any) -> Finished:
         record=response.model_dump_json(exclude_none=True),
         reason=reason,
     )
+
+
+class ProbingBackend(ResponsesBackend):
+    """The Responses way on a server not yet known to keep conversations: its first conversation
+    create is the probe. A 404, 405 or 501 means the server has none (most servers other than
+    OpenAI's), which is remembered for this base URL and key, and `provider.NoConversations` tells
+    the turn to run over Chat Completions instead; a success means conversations, and that
+    conversation is the thread's."""
+
+    def __init__(self, client: openai.OpenAI, base_url: str | None, fingerprint: str) -> None:
+        super().__init__(client)
+        self._server = (base_url, fingerprint)
+
+    def create_conversation(self, metadata: dict[str, str] | None = None) -> str:
+        try:
+            conversation = super().create_conversation(metadata)
+        except openai.APIStatusError as exc:
+            if exc.status_code in (404, 405, 501):
+                provider.remember_way(*self._server, "chat")
+                raise provider.NoConversations() from exc
+            raise  # a 401, a 5xx: said as it is, and nothing is remembered
+        provider.remember_way(*self._server, "conversations")
+        return conversation

@@ -93,6 +93,7 @@ def to_state(config: AssistantConfig) -> dict[str, Any]:
         "cfg.schema_strict": rf.strict,
         "cfg.reasoning_effort": config.reasoning_effort or MODEL_DEFAULT,
         "cfg.max_output_tokens": config.max_output_tokens,
+        "cfg.truncation": config.truncation,
         "cfg.metadata": [{"key": k, "value": v} for k, v in config.metadata.items()],
     }
     for i, fn in enumerate(config.functions):
@@ -163,6 +164,7 @@ def from_state(state: Mapping[str, Any]) -> AssistantConfig:
         reasoning_effort=None if effort in (None, "", MODEL_DEFAULT) else str(effort),
         max_output_tokens=_int_or_none(get("max_output_tokens", base.max_output_tokens, nullable=True)),
         metadata=rows_to_metadata(get("metadata", [{"key": k, "value": v} for k, v in base.metadata.items()])),
+        truncation=bool(get("truncation", base.truncation)),
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx2
 import openai
 
+from playground import provider
 from playground.client import first_byte_wait, redact
 
 
@@ -141,6 +142,8 @@ def describe(exc: BaseException) -> Problem:
     """One sentence per failure class. The key is never part of it (see `client.redact`)."""
     if isinstance(exc, LogError):
         return exc.problem
+    if isinstance(exc, provider.WayMismatch):
+        return Problem("way", str(exc))
     # Order matters: subclasses before their parents (APITimeoutError is an APIConnectionError).
     if isinstance(exc, openai.AuthenticationError):
         return Problem("auth", "The API key was rejected (401). Check it in the sidebar.")

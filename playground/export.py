@@ -25,7 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from playground import replay
+from playground import chat as chat_completions
+from playground import provider, replay
 from playground import request as request_module
 from playground.assistant import AssistantConfig, shape_problems
 from playground.store import Message, Store, Thread, Version
@@ -350,21 +351,37 @@ def version_from_json(text: str) -> AssistantConfig:
 # -- a runnable Python script ----------------------------------------------------------------------
 
 
-def python_snippet(config: AssistantConfig) -> str:
-    """A standalone script that sends one message to the Responses API with this config.
+def python_snippet(config: AssistantConfig, way: str = "conversations") -> str:
+    """A standalone script that sends one message with this config, the way its turns run here:
+    the Responses API (`conversations`), or Chat Completions (`chat`, for servers without Responses).
 
-    The request is the same `request.build` output a turn sends, without streaming, as a Python
-    literal (JSON's true/false/null become True/False/None; strings go through repr). The key and
-    base URL are left to the SDK's environment variables, so the script holds no secret. Raises
-    ValueError on an invalid config, whose JSON fields could not be turned into a request.
+    The request is the same one a turn sends (`request.build` or `chat.build`), without streaming, as
+    a Python literal (JSON's true/false/null become True/False/None; strings go through repr). The key
+    and base URL are left to the SDK's environment variables, so the script holds no secret. Raises
+    ValueError on an invalid config, whose JSON fields could not be turned into a request, and on
+    hosted tools for `chat`, which only OpenAI's Responses API runs.
     """
     problems = config.validate()
     if problems:
         raise ValueError("; ".join(str(p) for p in problems))
-    body: dict[str, Any] = request_module.build(config, input=SNIPPET_PLACEHOLDER, stream=False)
-    literal = _literal(body)
     name = _comment(config.name) or "an assistant"
-    return f'''"""Send one message to {name}, configured as in Assistant Playground.
+    if way == "chat":
+        capabilities = provider.CAPABILITIES["chat"]
+        hosted = (("File search", config.file_search.enabled), ("Code interpreter", config.code_interpreter.enabled))
+        for tool, on in hosted:
+            if on:
+                raise ValueError(capabilities.refusal(tool))
+        body = chat_completions.build(config, [{"role": "user", "content": SNIPPET_PLACEHOLDER}], stream=False)
+        api, send, show = (
+            "Chat Completions",
+            'request["messages"][-1]["content"] = sys.argv[1]',
+            ("completion = client.chat.completions.create(**request)\nprint(completion.choices[0].message.content)"),
+        )
+    else:
+        body = request_module.build(config, input=SNIPPET_PLACEHOLDER, stream=False)
+        api, send = "Responses API", 'request["input"] = sys.argv[1]'
+        show = "response = client.responses.create(**request)\nprint(response.output_text)"
+    return f'''"""Send one message to {name} through the {api}, configured as in Assistant Playground.
 
 Needs `pip install openai` and OPENAI_API_KEY in the environment (and OPENAI_BASE_URL for a
 compatible server). Usage: python this_file.py "your message"
@@ -376,13 +393,12 @@ from openai import OpenAI
 
 client = OpenAI()  # reads OPENAI_API_KEY and OPENAI_BASE_URL from the environment
 
-request = {literal}
+request = {_literal(body)}
 
 if len(sys.argv) > 1:
-    request["input"] = sys.argv[1]
+    {send}
 
-response = client.responses.create(**request)
-print(response.output_text)
+{show}
 '''
 
 

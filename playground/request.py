@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from playground import provider
 from playground.assistant import AssistantConfig
 
 
@@ -91,12 +92,16 @@ def build(
     text = text_format(config)
     if text:
         body["text"] = text
-    if config.reasoning_effort:
+    # Kept in the config but not sent to a family known not to reason: the API refuses it with a 400. A
+    # model the app cannot know (a local one) gets it, and its server says if it refuses.
+    if config.reasoning_effort and provider.takes_reasoning_effort(config.model) is not False:
         body["reasoning"] = {"effort": config.reasoning_effort}
     if config.max_output_tokens is not None:
         body["max_output_tokens"] = config.max_output_tokens
     if config.metadata:
         body["metadata"] = dict(config.metadata)
+    if config.truncation:
+        body["truncation"] = "auto"
     return body
 
 

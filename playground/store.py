@@ -228,6 +228,16 @@ MIGRATIONS: list[str] = [
     ALTER TABLE replay_results ADD COLUMN output_tokens INTEGER;
     ALTER TABLE replay_results ADD COLUMN model TEXT;
     """,
+    # 9: the way a thread runs its turns (conversations: upstream keeps it; chat: the log resends it),
+    # fixed by its first turn, so pointing the app at another server never mixes the two in one thread.
+    """
+    ALTER TABLE threads ADD COLUMN api TEXT;
+    """,
+    # 10: how many of the oldest turns a chat turn left out because the server's context was full,
+    # so the reply and its trace say so instead of pretending the model saw the whole thread.
+    """
+    ALTER TABLE runs ADD COLUMN dropped_turns INTEGER;
+    """,
 ]
 
 MESSAGE_STATUSES = ("complete", "incomplete", "failed")
@@ -276,6 +286,7 @@ class Thread:
     title: str
     created_at: float
     updated_at: float
+    api: str | None = None  # conversations | chat; None until the first turn settles it
 
 
 @dataclass
@@ -333,6 +344,7 @@ class Run:
     created_at: float
     finished_at: float | None
     problem: str | None = None  # the kind of failure (errors.Problem.kind), when it failed
+    dropped_turns: int | None = None  # oldest turns not sent: the server's context was full
 
 
 @dataclass
@@ -689,7 +701,7 @@ class Store:
     def get_thread(self, thread_id: int) -> Thread | None:
         with self.db() as db:
             row = db.conn.execute(
-                "SELECT t.id, t.assistant_id, t.conversation_id, t.title, t.created_at, t.updated_at "
+                "SELECT t.id, t.assistant_id, t.conversation_id, t.title, t.created_at, t.updated_at, t.api "
                 "FROM threads t JOIN assistants a ON a.id = t.assistant_id WHERE t.id = ? AND a.owner = ?",
                 (thread_id, self.owner),
             ).fetchone()
@@ -699,11 +711,16 @@ class Store:
         self._owned(assistant_id)
         with self.db() as db:
             rows = db.conn.execute(
-                "SELECT id, assistant_id, conversation_id, title, created_at, updated_at FROM threads "
+                "SELECT id, assistant_id, conversation_id, title, created_at, updated_at, api FROM threads "
                 "WHERE assistant_id = ? ORDER BY updated_at DESC, id DESC LIMIT ?",
                 (assistant_id, limit),
             ).fetchall()
         return [Thread(*r) for r in rows]
+
+    def set_thread_api(self, thread_id: int, api: str) -> None:
+        """Fix the way a thread runs its turns; its first turn does it, once."""
+        with self.write() as db:
+            db.conn.execute("UPDATE threads SET api = ? WHERE id = ? AND api IS NULL", (api, thread_id))
 
     def set_conversation(self, thread_id: int, conversation_id: str | None) -> None:
         with self.write() as db:

@@ -54,8 +54,35 @@ def _load(text: str | None) -> dict[str, Any]:
 
 
 def output_items(response_json: str | None) -> list[dict[str, Any]]:
-    items = _load(response_json).get("output") or []
+    record = _load(response_json)
+    if "choices" in record:
+        return _chat_items(record)
+    items = record.get("output") or []
     return [i for i in items if isinstance(i, dict)]
+
+
+def _chat_items(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """A Chat Completions reply (the `chat` way) as the same steps as a Responses output: its text,
+    then each function call."""
+    choices = [c for c in record.get("choices") or [] if isinstance(c, dict)]
+    message = (choices[0].get("message") if choices else None) or {}
+    items: list[dict[str, Any]] = []
+    if message.get("content"):
+        status = "incomplete" if choices[0].get("finish_reason") == "length" else "completed"
+        items.append(
+            {"type": "message", "status": status, "content": [{"type": "output_text", "text": message["content"]}]}
+        )
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") or {}
+        items.append(
+            {
+                "type": "function_call",
+                "call_id": call.get("id"),
+                "name": function.get("name"),
+                "arguments": function.get("arguments"),
+            }
+        )
+    return items
 
 
 def _annotations(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -255,6 +282,8 @@ def summary(run: Run) -> dict[str, Any]:
         "latency (ms)": round(run.latency_ms) if run.latency_ms is not None else None,
         "upstream request id": run.request_id,
         "response id": run.response_id,
+        # The server's context was full: the model did not see the thread's oldest turns.
+        "earlier turns not sent": run.dropped_turns,
         "error": run.error,
     }
 

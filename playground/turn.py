@@ -17,7 +17,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from playground import trace
+import openai
+
+from playground import chat, provider, trace
 from playground.backend import Backend, Call, Created, Delta, Finished, StreamError, StreamHandle
 from playground.client import redact
 from playground.errors import Problem, describe, say
@@ -186,6 +188,8 @@ class Turn:
                     fields["request"] = value
                 elif kind == "opened":
                     fields["request_id"] = value
+                elif kind == "dropped":
+                    fields["dropped_turns"] = value
                 elif kind == "failed":
                     raise value
                 elif kind == "end":
@@ -238,14 +242,34 @@ class Turn:
     def _read_upstream(self, inbox: queue.SimpleQueue) -> None:
         """On the reader thread: every upstream request of the turn, each event into `inbox`."""
         try:
-            conversation_id = self._conversation()
+            conversation_id = self._way_and_conversation()
             outputs = {call_id: output for call_id, (output, _source) in self.outputs.items()}
-            body = self.backend.request(self.version.config, conversation_id, text=self.text, outputs=outputs)
+            history = None
+            if not self.backend.capabilities.keeps_history:
+                history = chat.history(self.store, self.thread.id, self.user_message_id)
+            body = self.backend.request(
+                self.version.config, conversation_id, text=self.text, outputs=outputs, history=history
+            )
             inbox.put(("request", json.dumps(body, ensure_ascii=False)))
             if self._cancelled.is_set():
                 return
             self.requests += 1
-            self._handle = self.backend.stream(body)
+            try:
+                self._handle = self.backend.stream(body)
+            except openai.BadRequestError as exc:
+                # A thread too long for the model's context: leave out its oldest turns and try once more.
+                if history is None or not chat.context_full(exc):
+                    raise
+                history, dropped = chat.trim(history, exc)
+                if not dropped:
+                    raise
+                body = self.backend.request(
+                    self.version.config, conversation_id, text=self.text, outputs=outputs, history=history
+                )
+                inbox.put(("request", json.dumps(body, ensure_ascii=False)))
+                inbox.put(("dropped", dropped))
+                self.requests += 1
+                self._handle = self.backend.stream(body)
             inbox.put(("opened", self._handle.request_id))
             if self._cancelled.is_set():  # cancelled while the request was on its way
                 self._handle.close()
@@ -267,6 +291,41 @@ class Turn:
             detail = redact("".join(traceback.format_exception(exc)), *self.secrets)
             logger.error("turn of run %s ended by %s\n%s", self.run_id, type(exc).__name__, detail)
         return problem
+
+    def _way_and_conversation(self) -> str:
+        """Settle which way this thread runs (it keeps the way of its first turn), refuse what that way
+        cannot do, and return the upstream conversation ("" where the log keeps the history)."""
+        thread = self.thread
+        if thread.api == "chat" and self.backend.capabilities.keeps_history:
+            self.backend = chat.ChatBackend(self.backend.client)  # OpenAI speaks Chat Completions too
+        elif thread.api == "conversations" and not self.backend.capabilities.keeps_history:
+            raise provider.WayMismatch(
+                "This thread keeps its history in an OpenAI Conversation, which this server does not have: "
+                "start a new thread to chat here."
+            )
+        self._refuse_hosted_tools()
+        conversation_id = ""
+        if self.backend.capabilities.keeps_history:
+            try:
+                conversation_id = self._conversation()
+            except provider.NoConversations:
+                self.backend = chat.ChatBackend(self.backend.client)
+                self._refuse_hosted_tools()
+        if thread.api is None:
+            thread.api = self.backend.way
+            self.store.set_thread_api(thread.id, thread.api)
+        return conversation_id
+
+    def _refuse_hosted_tools(self) -> None:
+        if self.backend.capabilities.hosted_tools:
+            return
+        config = self.version.config
+        for tool, on in (
+            ("File search", config.file_search.enabled),
+            ("Code interpreter", config.code_interpreter.enabled),
+        ):
+            if on:
+                raise provider.WayMismatch(self.backend.capabilities.refusal(tool))
 
     def _conversation(self) -> str:
         thread = self.thread

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 import streamlit as st
 from hypothesis import settings
 from streamlit.testing.v1 import AppTest
 
+from playground import provider
 from playground.assistant import AssistantConfig
-from playground.backend import ResponsesBackend
+from playground.backend import ResponsesBackend, StreamHandle
 from playground.client import ApiKey, make_client
 from playground.store import Store
 from tests.openai_server import OpenAIServer
@@ -23,6 +25,32 @@ TEST_KEY = "sk-test-0123456789abcdefSECRETKEY"
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+class ScriptedBackend:
+    """A way of running turns that replies from scripts (lists of neutral events), one per turn, and
+    knows nothing of the SDK: the engine tests' one mock upstream. `way="conversations"` keeps a
+    history per conversation as Responses does; `way="chat"` is handed the thread from the log."""
+
+    def __init__(self, *scripts: list[Any], way: str = "conversations") -> None:
+        self.scripts = list(scripts)
+        self.way = way
+        self.capabilities = provider.CAPABILITIES[way]
+        self.client = None
+        self.conversations = 0
+        self.sent: list[dict[str, Any]] = []
+
+    def create_conversation(self, metadata: dict[str, str] | None = None) -> str:
+        self.conversations += 1
+        return f"local-{self.conversations}"
+
+    def request(self, config, conversation_id, *, text=None, outputs=None, history=None) -> dict[str, Any]:
+        body = {"model": config.model, "thread": conversation_id, "text": text, "outputs": outputs}
+        return body if history is None else {**body, "history": history}
+
+    def stream(self, request: dict[str, Any]) -> StreamHandle:
+        self.sent.append(request)
+        return StreamHandle(iter(self.scripts.pop(0)), request_id="local-request")
 
 
 @pytest.fixture
@@ -73,11 +101,14 @@ def thread(store, version):
 @pytest.fixture(autouse=True)
 def _isolate_streamlit_caches():
     # AppTest shares caches across instances in one process; a leak between tests would hide bugs.
+    # So is the way each server runs turns, found by a probe and kept for the process.
     st.cache_data.clear()
     st.cache_resource.clear()
+    provider.forget_ways()
     yield
     st.cache_data.clear()
     st.cache_resource.clear()
+    provider.forget_ways()
 
 
 # -- the pages, with AppTest ------------------------------------------------------------------

@@ -7,32 +7,9 @@ SDK, as a Chat-Completions or Assistants-v2 backend would, without touching the 
 
 from __future__ import annotations
 
-from typing import Any
-
 from playground import turn
-from playground.assistant import AssistantConfig
-from playground.backend import Call, Created, Delta, Finished, StreamError, StreamHandle
-
-
-class ScriptedBackend:
-    """Replies from a script, keeping the history itself (as a backend without Conversations would)."""
-
-    def __init__(self, *scripts: list[Any]) -> None:
-        self.scripts = list(scripts)
-        self.history: dict[str, list[dict[str, Any]]] = {}
-        self.sent: list[dict[str, Any]] = []
-
-    def create_conversation(self, metadata: dict[str, str] | None = None) -> str:
-        conversation_id = f"local-{len(self.history) + 1}"
-        self.history[conversation_id] = []
-        return conversation_id
-
-    def request(self, config: AssistantConfig, conversation_id: str, *, text=None, outputs=None) -> dict[str, Any]:
-        return {"model": config.model, "thread": conversation_id, "text": text, "outputs": outputs}
-
-    def stream(self, request: dict[str, Any]) -> StreamHandle:
-        self.sent.append(request)
-        return StreamHandle(iter(self.scripts.pop(0)), request_id="local-request")
+from playground.backend import Call, Created, Delta, Finished, StreamError
+from tests.conftest import ScriptedBackend
 
 
 def finished(text: str, status: str = "completed", reason: str | None = None) -> Finished:
@@ -70,3 +47,18 @@ def test_calls_errors_and_cut_reasons_come_through_the_same_events(store, versio
     t = turn.start(store, short, third.id, version, "Long answer please")
     list(t.events())
     assert t.result.status == "incomplete" and "max output tokens" in t.result.problem.message
+
+
+def test_a_backend_without_conversations_gets_the_thread_from_the_log(store, version, thread):
+    log_kept = ScriptedBackend(
+        [Created("r1"), Delta("One"), finished("One")], [Created("r2"), Delta("Two"), finished("Two")], way="chat"
+    )
+    for text in ("first", "second"):
+        t = turn.start(store, log_kept, thread.id, version, text)
+        list(t.events())
+    assert log_kept.conversations == 0 and store.get_thread(thread.id).api == "chat"
+    assert log_kept.sent[-1]["history"] == [
+        {"role": "user", "content": "first"},
+        {"role": "assistant", "content": "One"},
+        {"role": "user", "content": "second"},
+    ]

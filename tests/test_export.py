@@ -314,3 +314,26 @@ def test_snippet_runs_against_the_local_server(upstream, tmp_path):
         assert body[key] == expected[key], key
     assert body == expected
     assert posts[0]["headers"]["authorization"] == "Bearer sk-test-snippet"
+
+
+def test_the_chat_snippet_runs_against_a_chat_only_server(tmp_path):
+    from playground import chat
+    from tests.openai_server import OpenAIServer
+
+    config = AssistantConfig(name="Local", instructions="Be brief.", model="llama3.2:3b", temperature=0.2)
+    script = tmp_path / "snippet.py"
+    script.write_text(export.python_snippet(config, "chat"), encoding="utf-8")
+    with OpenAIServer(api="chat") as server:
+        env = {**os.environ, "OPENAI_API_KEY": "sk-test-snippet", "OPENAI_BASE_URL": server.base_url}
+        done = subprocess.run(
+            [sys.executable, str(script), "Hello local"], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "Echo: Hello local"
+        [post] = [r for r in server.requests if r["path"] == "/v1/chat/completions"]
+        assert post["body"] == chat.build(config, [{"role": "user", "content": "Hello local"}], stream=False)
+        assert server.violations == []
+    hosted = AssistantConfig(name="Searcher", model="llama3.2:3b")
+    hosted.code_interpreter.enabled = True
+    with pytest.raises(ValueError, match="Code interpreter runs only on OpenAI's Responses API"):
+        export.python_snippet(hosted, "chat")

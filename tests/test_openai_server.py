@@ -215,6 +215,23 @@ def test_sampling_is_taken_where_the_model_takes_it(backend, upstream):
         assert backend.client.responses.create(input="Hi", **fields).status == "completed"
 
 
+@pytest.mark.parametrize(
+    "model", ["gpt-4.1", "gpt-4.1-mini", "gpt-4o", "gpt-4o-mini", "gpt-3.5-turbo", "chatgpt-4o-latest"]
+)
+def test_reasoning_effort_is_refused_where_the_model_does_not_reason(backend, upstream, model):
+    with pytest.raises(openai.BadRequestError) as refused:
+        backend.client.responses.create(model=model, input="Hi", reasoning={"effort": "low"})
+    assert refused.value.param == "reasoning.effort" and refused.value.code == "unsupported_parameter"
+    assert "Unsupported parameter: 'reasoning.effort' is not supported with this model." in str(refused.value)
+
+
+def test_reasoning_effort_is_taken_where_the_model_reasons_or_may(backend, upstream):
+    for model in ("o3", "gpt-5-mini", "gpt-5.4-mini", "llama3.2:3b"):  # a model the app cannot know: upstream says
+        assert backend.client.responses.create(model=model, input="Hi", reasoning={"effort": "low"}).status == (
+            "completed"
+        )
+
+
 def test_function_outputs_must_answer_the_calls_the_conversation_holds(backend, upstream):
     conversation = backend.create_conversation()
     upstream.script({"function_calls": [{"name": "f", "arguments": {}, "call_id": "call_1"}]})

@@ -250,6 +250,7 @@ def test_the_chat_page_names_the_missing_api_and_keeps_the_message(chat_only, db
     from tests.pages import APP, create, texts
 
     server, _ = chat_only
+    monkeypatch.setenv("PLAYGROUND_API", "conversations")  # forced: no probe, no fallback to Chat Completions
     monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", TEST_KEY)
     app = AppTest.from_file(APP, default_timeout=30).run()

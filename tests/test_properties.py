@@ -225,6 +225,7 @@ widget_state = st.fixed_dictionaries(
         "cfg.reasoning_effort": st.one_of(st.sampled_from([editor.MODEL_DEFAULT, *REASONING_EFFORTS]), st.text()),
         "cfg.max_output_tokens": ints,
         "cfg.metadata": rows,
+        "cfg.truncation": st.booleans(),
     },
 )
 

@@ -30,8 +30,17 @@ class ChatRefusal(Exception):
         self.param, self.code = param, code
 
 
-def refuse_what_upstream_refuses(body: dict[str, Any]) -> None:
-    """The rules the real Chat Completions API enforces beyond the spec's schema, each as its 400."""
+def refuse_what_upstream_refuses(body: dict[str, Any], context_chars: int | None = None) -> None:
+    """The rules the real Chat Completions API enforces beyond the spec's schema, each as its 400.
+    `context_chars`: the model's context in characters of `messages` (a token is about 4)."""
+    size = len(json.dumps(body.get("messages")))
+    if context_chars is not None and size > context_chars:
+        raise ChatRefusal(
+            f"This model's maximum context length is {context_chars // 4} tokens. However, your messages "
+            f"resulted in {size // 4} tokens. Please reduce the length of the messages.",
+            param="messages",
+            code="context_length_exceeded",
+        )
     for n, tool in enumerate(body.get("tools") or []):
         name = (tool.get("function") or {}).get("name") if isinstance(tool, dict) else None
         if isinstance(name, str) and not re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", name):
@@ -210,7 +219,7 @@ def complete(handler: _Handler, body: dict[str, Any], reply: Reply, request_id: 
             delta({"tool_calls": [opening]})
             delta({"tool_calls": [{"index": call["index"], "function": {"arguments": call["function"]["arguments"]}}]})
         delta({}, "tool_calls" if calls else "stop")
-        if (body.get("stream_options") or {}).get("include_usage"):
+        if (body.get("stream_options") or {}).get("include_usage") and handler.owner.sends_usage:
             send([], usage=usage(body, sent, reply.usage))
         handler._chunk(b"data: [DONE]\n\n")
         handler._end_chunks()
@@ -233,7 +242,7 @@ def _fault(handler: _Handler, reply: Reply, n: int, body: dict, text: str, send:
         return True
     if reply.incomplete_after == n:
         send([{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "length"}])
-        if (body.get("stream_options") or {}).get("include_usage"):
+        if (body.get("stream_options") or {}).get("include_usage") and handler.owner.sends_usage:
             send([], usage=usage(body, text, reply.usage))
         handler._chunk(b"data: [DONE]\n\n")
         handler._end_chunks()

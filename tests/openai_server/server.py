@@ -223,6 +223,12 @@ class OpenAIServer:
             self.indexing_polls = self._indexing_polls
             # Sent as `openai-poll-after-ms`, so the SDK's *_and_poll helpers poll fast.
             self.poll_after_ms = 10
+            # Chat Completions: whether a stream ends with the usage chunk `include_usage` asks for
+            # (llama.cpp and some gateways never send one).
+            self.sends_usage = True
+            # Chat Completions: the model's context, in characters of `messages` (4 to a token); longer
+            # requests are refused as upstream refuses them. None: no limit.
+            self.context_chars: int | None = None
             self._script: deque[Reply] = deque()
             self._seq = itertools.count(1)
 
@@ -541,7 +547,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(200, {"object": "list", "data": data})
         if parts == ["chat", "completions"] and method == "POST":
             try:
-                chat.refuse_what_upstream_refuses(body)
+                chat.refuse_what_upstream_refuses(body, self.owner.context_chars)
             except chat.ChatRefusal as exc:
                 raise _BadRequest(str(exc), param=exc.param, code=exc.code) from None
             return chat.complete(self, body, reply or Reply(), _id("req"))
@@ -1331,6 +1337,8 @@ def _page(items: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
 
 _SAMPLING_REFUSED = re.compile(r"^(o\d|gpt-5(?![.\d]))")
 _SAMPLING_UNLESS_NO_REASONING = re.compile(r"^gpt-(5\.[1-9]|[6-9])")
+# OpenAI's families that do not reason: Responses refuses `reasoning.effort` for them.
+_NO_REASONING = re.compile(r"^(gpt-4\.1|gpt-4o|gpt-3\.5|chatgpt-)")
 
 
 def _refuse_what_upstream_refuses(body: dict, input_items: list[dict], conversation: dict | None) -> None:
@@ -1357,6 +1365,12 @@ def _refuse_what_upstream_refuses(body: dict, input_items: list[dict], conversat
                 param=name,
                 code="unsupported_parameter",
             )
+    if effort is not None and _NO_REASONING.match(model):
+        raise _BadRequest(
+            "Unsupported parameter: 'reasoning.effort' is not supported with this model.",
+            param="reasoning.effort",
+            code="unsupported_parameter",
+        )
     history = (conversation or {}).get("items") or []
     calls = {i["call_id"] for i in [*history, *input_items] if i.get("type") == "function_call"}
     answered = {i["call_id"] for i in [*history, *input_items] if i.get("type") == "function_call_output"}
