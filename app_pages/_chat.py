@@ -37,6 +37,8 @@ def render_message(m: Message, *, show_error: bool, run: Run | None = None, made
             badge += [markup.literal(m.model or ""), f"v{m.version_number}" if m.version_number else ""]
             if m.status != "complete":
                 badge.append(f":orange[{m.status}]")
+            if run is not None and run.dropped_turns:
+                badge.append(f":orange[earlier {run.dropped_turns} turns not sent]")
         st.caption(" · ".join(b for b in badge if b))
         if run is not None and m.role == "assistant":
             trace_button(f"trace.{m.id}", run.id)
@@ -110,7 +112,7 @@ def _fetch_again(f: RunFile) -> None:
     if conn.key is None:
         ss[f"refetch.{f.id}.problem"] = "Add an API key to fetch files."
         return
-    ss[f"refetch.{f.id}.problem"] = files.fetch_again(conn.store, conn.backend(), f, conn.secrets)
+    ss[f"refetch.{f.id}.problem"] = files.fetch_again(conn.store, conn.hosted(), f, conn.secrets)
 
 
 def _open_trace(run_id: int) -> None:

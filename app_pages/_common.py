@@ -14,9 +14,9 @@ from typing import Any
 
 import streamlit as st
 
-from playground import markup, settings
-from playground.assistant import display_name
-from playground.backend import ResponsesBackend
+from playground import markup, provider, settings
+from playground.assistant import AssistantConfig, display_name
+from playground.backend import ResponsesBackend, Runner
 from playground.client import ApiKey, make_client, mask, owner_for, resolve_key
 from playground.errors import LogError, say
 from playground.store import Store
@@ -28,10 +28,24 @@ class Connection:
     base_url: str | None
     store: Store
 
-    def backend(self) -> ResponsesBackend:
-        # Built per use, never cached: a cached client would serve one user's key to all.
+    def backend(self) -> Runner:
+        """What runs this connection's turns: Responses + Conversations, or Chat Completions where the
+        server keeps no conversations (provider.py). Built per use, never cached: a cached client would
+        serve one user's key to all."""
+        assert self.key is not None
+        return provider.runner(make_client(self.key, self.base_url), self.base_url, self.key.fingerprint)
+
+    def hosted(self) -> ResponsesBackend:
+        """OpenAI's hosted files, vector stores and containers (the file editors)."""
         assert self.key is not None
         return ResponsesBackend(make_client(self.key, self.base_url))
+
+    def way(self) -> str | None:
+        """How turns run here, once known: "conversations", "chat", or None before the first turn's probe."""
+        try:
+            return provider.known_way(self.base_url, self.key.fingerprint if self.key else "")
+        except ValueError:  # PLAYGROUND_API holds something else: the turn says so
+            return None
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -96,25 +110,50 @@ def current() -> Connection:
     return st.session_state.conn
 
 
+def _fallback(base_url: str | None) -> dict[str, str | None]:
+    """The built-in list is OpenAI's, so only OpenAI's host gets it; another server's models are its
+    own, and there the user types one."""
+    return dict.fromkeys(settings.FALLBACK_MODELS) if provider.is_openai(base_url) else {}
+
+
 @st.cache_data(ttl=600, show_spinner=False, max_entries=64)
 def _models(fingerprint: str, base_url: str | None, _key: ApiKey) -> tuple[dict[str, str | None], str | None]:
-    """The live model list (id → announced shutdown date), or the fallback list and why.
+    """The live list of chat models (id → announced shutdown date), or the fallback list and why.
     Failures are cached too, so a broken endpoint costs one request per 10 minutes, not one per
     rerun; "Check connection" clears it.
 
     Cached per key fingerprint and base URL (both in the cache key); `_key` is only the means.
     """
     try:
-        return ResponsesBackend(make_client(_key, base_url, quick=True)).list_models(), None
+        listed = ResponsesBackend(make_client(_key, base_url, quick=True)).list_models()
     except Exception as exc:
-        return dict.fromkeys(settings.FALLBACK_MODELS), say(exc, _key.value)
+        return _fallback(base_url), say(exc, _key.value)
+    # Embedding, speech, image and moderation models are listed too, but cannot run a chat turn.
+    chat = provider.chat_models(list(listed))
+    if not chat:
+        return _fallback(base_url), "The server lists no chat models."
+    return {m: listed[m] for m in chat}, None
 
 
 def model_options(conn: Connection) -> tuple[dict[str, str | None], str | None]:
-    """Model id → its announced shutdown date, and why the list is the fallback one (if it is)."""
+    """Chat model id → its announced shutdown date, and why the list is not the live one (if it is not).
+    Not the live one: OpenAI's fallback list on OpenAI's host, nothing elsewhere."""
     if conn.key is None:
-        return dict.fromkeys(settings.FALLBACK_MODELS), "Add an API key to load the live model list."
+        return _fallback(conn.base_url), "Add an API key to load the live model list."
     return _models(conn.key.fingerprint, conn.base_url, conn.key)
+
+
+def new_assistant_config(conn: Connection) -> AssistantConfig:
+    """A new assistant's config, on a model the server has. Away from OpenAI's host, a server whose live
+    list lacks the default model gives its first chat model instead: a first message on Ollama must not
+    ask for gpt-4.1-mini. Without a live list, the default stays and the picker says why."""
+    config = AssistantConfig()
+    if conn.key is None or provider.is_openai(conn.base_url):
+        return config
+    models, problem = model_options(conn)
+    if problem is None and models and config.model not in models:
+        config.model = next(iter(models))
+    return config
 
 
 def connection_box(conn: Connection) -> None:

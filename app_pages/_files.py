@@ -140,7 +140,7 @@ def indexing_status(conn: Connection, vector_store_id: str, on_edit) -> None:
     """Drawn only while files index. Ticks every second; asks upstream on the schedule of
     `files.follow` (every tick at first, then backing off), and stops when it says so."""
     poll = _poll(vector_store_id)
-    rows = files.follow(conn.store, conn.backend(), vector_store_id, poll, time.time(), secrets=conn.secrets)
+    rows = files.follow(conn.store, conn.hosted(), vector_store_id, poll, time.time(), secrets=conn.secrets)
     if not files.indexing(rows) or poll.stopped:
         if not files.indexing(rows):
             ss.get("fs_polls", {}).pop(vector_store_id, None)
@@ -166,14 +166,14 @@ def _upstream_stores(conn: Connection) -> tuple[list[dict], str | None]:
     """The key's vector stores upstream, asked once per session (and on Reload), not per rerun."""
     cache = _upstream_cache(conn)
     if "stores" not in cache:
-        cache["stores"] = files.upstream_stores(conn.backend(), conn.secrets)
+        cache["stores"] = files.upstream_stores(conn.hosted(), conn.secrets)
     return cache["stores"]
 
 
 def _upstream_files(conn: Connection, vector_store_id: str) -> tuple[list[files.UpstreamFile], str | None]:
     cache = _upstream_cache(conn).setdefault("files", {})
     if vector_store_id not in cache:
-        cache[vector_store_id] = files.upstream_files(conn.store, conn.backend(), vector_store_id, conn.secrets)
+        cache[vector_store_id] = files.upstream_files(conn.store, conn.hosted(), vector_store_id, conn.secrets)
     return cache[vector_store_id]
 
 
@@ -220,7 +220,7 @@ def _other_files(conn: Connection, vector_store_id: str) -> None:
 
 
 def _detach(conn: Connection, vector_store_id: str, f: files.UpstreamFile) -> None:
-    problem = files.detach(conn.backend(), vector_store_id, f, conn.secrets)
+    problem = files.detach(conn.hosted(), vector_store_id, f, conn.secrets)
     ss.fs_problems = [problem] if problem else []
     _upstream_cache(conn).get("files", {}).pop(vector_store_id, None)
 
@@ -228,7 +228,7 @@ def _detach(conn: Connection, vector_store_id: str, f: files.UpstreamFile) -> No
 def _new_store(conn: Connection, on_edit) -> None:
     name = (ss.get("cfg.name") or "Playground").strip() + " files"
     try:
-        new_id = files.create_vector_store(conn.store, conn.backend(), name)
+        new_id = files.create_vector_store(conn.store, conn.hosted(), name)
     except Exception as exc:
         ss.fs_problems = [f"Could not create a vector store: {_sentence(exc, conn)}"]
         return
@@ -295,7 +295,7 @@ def _upload(conn: Connection, key: str, purpose: str, vector_store_id: str | Non
     done.update(up.file_id for up in uploads if getattr(up, "file_id", None))
     problems: list[str] = []
     added: list[str] = []
-    backend = conn.backend()
+    backend = conn.hosted()
     for up in uploads:
         result = files.upload(
             conn.store,
@@ -321,7 +321,7 @@ def _upload(conn: Connection, key: str, purpose: str, vector_store_id: str | Non
 
 
 def _remove(conn: Connection, row: FileRow, prefix: str, on_edit) -> None:
-    problem = files.remove(conn.store, conn.backend(), row, secrets=conn.secrets)
+    problem = files.remove(conn.store, conn.hosted(), row, secrets=conn.secrets)
     ss[f"{prefix}_problems"] = [problem] if problem else []
     if not problem and row.purpose == "code_interpreter":
         _set_ids("cfg.code_file_ids", [i for i in _ids("cfg.code_file_ids") if i != row.file_id], on_edit)

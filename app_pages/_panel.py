@@ -13,7 +13,7 @@ import streamlit as st
 
 from app_pages._common import guarded_write
 from app_pages._files import code_files, file_search_files
-from playground import editor, markup
+from playground import editor, markup, provider
 from playground.assistant import (
     DESCRIPTION_MAX,
     INSTRUCTIONS_MAX,
@@ -70,9 +70,11 @@ def config_panel(models: dict[str, str | None], models_problem: str | None) -> N
 
 
 def panel_view() -> tuple:
-    """What decides how every section looks: the problems, and whether reasoning effort applies."""
+    """What decides how every section looks: the problems, whether reasoning effort applies, and whether
+    the model takes it (a switch from o3 to gpt-4.1 keeps the effort but greys it out)."""
     config = editor.from_state(ss)
-    return tuple(config.validate()), is_reasoning_model(config.model) or bool(config.reasoning_effort)
+    shown = is_reasoning_model(config.model) or bool(config.reasoning_effort)
+    return tuple(config.validate()), shown, provider.takes_reasoning_effort(config.model)
 
 
 def section_errors() -> list:
@@ -137,8 +139,12 @@ def model_section(models: dict[str, str | None], models_problem: str | None) -> 
         st.warning(markup.literal(notice[0]), icon=":material/event_busy:")
     elif notice:
         st.caption(f":material/event: {markup.literal(notice[0])}")
-    if models_problem:
+    if models_problem and models:
         st.caption(f":material/warning: Showing a fallback list. {markup.literal(models_problem)}")
+    elif models_problem:  # another server's models are its own: no list of OpenAI's stands in for them
+        st.caption(
+            f":material/warning: No model list from this server: type a model id. {markup.literal(models_problem)}"
+        )
     field_errors(errors, "model")
 
 
@@ -146,7 +152,15 @@ def model_section(models: dict[str, str | None], models_problem: str | None) -> 
 def tools_section() -> None:
     errors = section_errors()
     st.markdown("**Tools**")
-    st.toggle("File search", key="cfg.file_search", on_change=on_edit)
+    # Said before sending: over Chat Completions nobody runs hosted tools. A switch already on stays on
+    # (the panel never drops a field) and usable, so it can be turned off; the turn would refuse it.
+    hosted = ss.conn.way() != "chat"
+    if not hosted:
+        st.caption(
+            ":material/block: File search and the code interpreter run only on OpenAI's Responses API; "
+            "this server speaks Chat Completions."
+        )
+    hosted_switch("File search", "cfg.file_search", hosted)
     if ss.get("cfg.file_search"):
         st.text_input(
             "Vector store ids", key="cfg.vector_store_ids", on_change=on_edit, placeholder="vs_…", persist_state=KEEP
@@ -182,7 +196,7 @@ def tools_section() -> None:
             file_search_files(ss.conn, on_edit)
     else:
         field_errors(errors, "file_search")
-    st.toggle("Code interpreter", key="cfg.code_interpreter", on_change=on_edit)
+    hosted_switch("Code interpreter", "cfg.code_interpreter", hosted)
     if ss.get("cfg.code_interpreter"):
         st.text_input("File ids for the container", key="cfg.code_file_ids", on_change=on_edit, persist_state=KEEP)
         field_errors(errors, "code_interpreter")
@@ -194,6 +208,20 @@ def tools_section() -> None:
     st.toggle("Functions", key="cfg.functions_on", on_change=on_edit)
     if ss.get("cfg.functions_on"):
         functions_editor(errors)
+
+
+def hosted_switch(label: str, key: str, hosted: bool) -> None:
+    """A hosted tool's switch: greyed out where turns run over Chat Completions, unless it is on."""
+    st.toggle(label, key=key, on_change=on_hosted_edit, args=(key,), disabled=not hosted and not ss.get(key))
+    if not hosted and ss.get(key):
+        st.warning(markup.literal(provider.CAPABILITIES["chat"].refusal(label)), icon=":material/block:")
+
+
+def on_hosted_edit(key: str) -> None:
+    # Turned off, the switch is drawn greyed out in this same run, and Streamlit drops a click on a widget
+    # drawn disabled unless the value is set in code: set it, or the switch would spring back on.
+    ss[key] = ss[key]
+    on_edit()
 
 
 @st.fragment
@@ -231,14 +259,22 @@ def model_config_section() -> None:
         elif refused:
             st.caption(f"{markup.literal(config.model)} sets its own sampling.")
         if is_reasoning_model(config.model) or config.reasoning_effort:
+            # A model known not to reason would refuse it: kept in the draft, greyed out, not sent (request.py).
+            refuses = provider.takes_reasoning_effort(config.model) is False
             st.selectbox(
                 "Reasoning effort",
                 [editor.MODEL_DEFAULT, *REASONING_EFFORTS],
                 key="cfg.reasoning_effort",
                 on_change=on_edit,
+                disabled=refuses,
                 help="Not every model takes every value; the API says which it refuses.",
                 persist_state=KEEP,
             )
+            if refuses:
+                st.caption(
+                    f"{markup.literal(config.model.strip())} does not take reasoning effort; "
+                    "it is kept for models that do and not sent."
+                )
             field_errors(errors, "reasoning_effort")
         st.number_input(
             "Max output tokens",
@@ -250,6 +286,15 @@ def model_config_section() -> None:
             placeholder="model default",
         )
         field_errors(errors, "max_output_tokens")
+        if ss.conn.way() == "chat":
+            st.caption("Long threads: the oldest turns are left out when the server says the context is full.")
+        else:
+            st.toggle(
+                "Drop the oldest turns when the thread outgrows the context",
+                key="cfg.truncation",
+                on_change=on_edit,
+                help="Sends truncation: auto. Off, the API refuses a thread that no longer fits.",
+            )
 
 
 @st.fragment

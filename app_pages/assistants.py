@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages._common import current
+from app_pages._common import current, new_assistant_config
 from playground import export, legacy, markup, usage
 from playground.assistant import display_name
 
@@ -25,7 +25,7 @@ top = st.columns([2, 2, 1.2], vertical_alignment="bottom")
 wanted = top[0].text_input("Filter by name", key="assistants_filter", placeholder="Type part of a name")
 archived = top[1].toggle("Show archived", key="assistants_archived")
 if top[2].button("New assistant", type="primary", icon=":material/add:", width="stretch"):
-    open_in_playground(store.create_assistant().id)
+    open_in_playground(store.create_assistant(new_assistant_config(conn)).id)
 
 
 def import_text(text: str) -> list[tuple[bool, str, list[str]]]:

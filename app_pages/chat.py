@@ -7,7 +7,15 @@ import time
 import streamlit as st
 
 from app_pages._chat import AVATARS, history, render_message, trace_dialog
-from app_pages._common import Connection, assistant_names, current, guarded_write, model_options, setup_panel
+from app_pages._common import (
+    Connection,
+    assistant_names,
+    current,
+    guarded_write,
+    model_options,
+    new_assistant_config,
+    setup_panel,
+)
 from app_pages._panel import commit, config_panel
 from playground import editor, markup, turn
 from playground.errors import LogError
@@ -42,7 +50,7 @@ def choose_assistant(store: Store) -> int:
         wanted = None
     if wanted is None or store.get_assistant(wanted) is None:
         existing = store.list_assistants()
-        wanted = existing[0]["id"] if existing else store.create_assistant().id
+        wanted = existing[0]["id"] if existing else store.create_assistant(new_assistant_config(current())).id
     if ss.get("loaded_assistant") == wanted and "cfg.name" not in ss:
         # Streamlit drops widget state while another page is shown: refill the panel from the draft.
         keep = ss.get("thread_id")
@@ -83,7 +91,7 @@ def sidebar(conn: Connection, assistant_id: int) -> None:
             ss.assistant_id = picked
             st.rerun()
         if st.button("New assistant", icon=":material/add:", width="stretch"):
-            ss.assistant_id = store.create_assistant().id
+            ss.assistant_id = store.create_assistant(new_assistant_config(conn)).id
             st.rerun()
 
         st.subheader("Threads")

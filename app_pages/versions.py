@@ -97,18 +97,22 @@ else:
 
 exported = vb
 downloads = st.columns(2)
+way = conn.way() or "conversations"  # the way this server runs turns, once the first turn found it
 downloads[0].download_button(
     f"v{b} as JSON", data=lambda: export.version_json(exported), file_name=f"assistant-{assistant_id}-v{b}.json",
     mime="application/json", icon=":material/download:", on_click="ignore", key="export_version_json",
 )  # fmt: skip
-downloads[1].download_button(
-    f"v{b} as a Python script", data=lambda: export.python_snippet(exported.config),
-    file_name=f"assistant-{assistant_id}-v{b}.py", mime="text/x-python", icon=":material/code:", on_click="ignore",
-    key="export_version_py",
-)  # fmt: skip
-st.caption(
-    "The script calls the Responses API with this version's configuration; it reads the key from OPENAI_API_KEY."
-)
+hosted = exported.config.file_search.enabled or exported.config.code_interpreter.enabled
+if way == "chat" and hosted:
+    downloads[1].caption("No Python script: this version uses OpenAI-hosted tools, which this server lacks.")
+else:
+    downloads[1].download_button(
+        f"v{b} as a Python script", data=lambda: export.python_snippet(exported.config, way),
+        file_name=f"assistant-{assistant_id}-v{b}.py", mime="text/x-python", icon=":material/code:",
+        on_click="ignore", key="export_version_py",
+    )  # fmt: skip
+    api = "Chat Completions" if way == "chat" else "the Responses API"
+    st.caption(f"The script calls {api} with this version's configuration; it reads the key from OPENAI_API_KEY.")
 
 st.divider()
 restore = st.selectbox("Restore", numbers, format_func=lambda n: f"v{n}", key="restore_pick")
