@@ -2,7 +2,8 @@
 
 Used by bench/stream_latency.py, measured beside the real app in the same run. BARE_HISTORY=N starts
 the chat with the first N messages of the app's seeded thread (bench._harness.message), so the floor
-can be taken with as many messages on screen as the app draws.
+can be taken with as many messages on screen as the app draws. BARE_API=chat streams Chat Completions
+instead, resending the history every turn as the app does on servers without conversations.
 """
 
 import os
@@ -25,6 +26,11 @@ for role, text in st.session_state.history:
 if prompt := st.chat_input("Say something"):
     st.chat_message("user").markdown(prompt)
     with st.chat_message("assistant"):
-        stream = client.responses.create(model="gpt-4.1-mini", input=prompt, stream=True)
+        if os.environ.get("BARE_API") == "chat":
+            messages = [{"role": r, "content": t} for r, t in st.session_state.history]
+            messages.append({"role": "user", "content": prompt})
+            stream = client.chat.completions.create(model="gpt-4.1-mini", messages=messages, stream=True)
+        else:
+            stream = client.responses.create(model="gpt-4.1-mini", input=prompt, stream=True)
         reply = st.write_stream(stream)
     st.session_state.history += [("user", prompt), ("assistant", reply)]

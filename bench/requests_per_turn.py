@@ -13,7 +13,11 @@ to the local server over loopback; the server records every request it gets, and
 AppTest cannot tick a `run_every` fragment, so the naive page's polling (once a second, idle or not)
 is counted in the browser by bench/stream_latency.py.
 
-    python bench/requests_per_turn.py [--turns 10] [--reruns 5]
+    python bench/requests_per_turn.py [--turns 10] [--reruns 5] [--api chat] [--forced]
+
+`--api chat` runs against the server's Chat-Completions-only mode (as Ollama or vLLM): each turn
+resends the thread from the log; the first turn of the process also probes for conversations
+(`--forced` sets PLAYGROUND_API=chat, which skips the probe).
 """
 
 from __future__ import annotations
@@ -62,14 +66,20 @@ def check(at: AppTest) -> AppTest:
     return at
 
 
-def measure(turns: int, reruns: int) -> dict[str, object]:
-    with OpenAIServer() as server, tempfile.TemporaryDirectory() as tmp:
+def measure(turns: int, reruns: int, api: str = "all", forced: bool = False) -> dict[str, object]:
+    with OpenAIServer(api=api) as server, tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "log.db"
         os.environ.update({"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-bench", "PLAYGROUND_DB": str(db)})
+        if forced:
+            os.environ["PLAYGROUND_API"] = "chat"
+        at_model = "llama3.2:3b" if api == "chat" else None  # a model the local server lists
         store = Store(db)
         count = Counter(server)
         at = check(AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run())
         load = count.since()
+        if at_model:
+            check(at.selectbox(key="cfg.model").set_value(at_model).run())
+            count.since()
 
         per_turn = []
         for i in range(turns):
@@ -89,6 +99,9 @@ def measure(turns: int, reruns: int) -> dict[str, object]:
             check(at.text_input(key="cfg.description").input(f"edit {i}").run())
         app_edits = count.since()
 
+        if api == "chat":
+            return {"load": load, "turns": per_turn, "app_reruns": app_reruns, "app_edits": app_edits,
+                    "naive_reruns": [], "naive_shown": 0, "reruns": reruns}  # fmt: skip
         # The naive page, open on the same conversation, re-reads it from the API on every run.
         conversation = store.get_thread(thread_id).conversation_id
         naive = AppTest.from_file(str(ROOT / "bench" / "naive_app.py"), default_timeout=60)
@@ -114,6 +127,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--reruns", type=int, default=5)
+    parser.add_argument("--api", choices=("all", "chat"), default="all", help="the local server's mode")
+    parser.add_argument("--forced", action="store_true", help="set PLAYGROUND_API=chat (no probe)")
     args = parser.parse_args()
     # AppTest is driven from the main thread, so Streamlit warns about calls outside a script run,
     # harmlessly. It resets its loggers' levels when it loads its config: filter the message instead.
@@ -121,10 +136,10 @@ def main() -> None:
         lambda record: "missing ScriptRunContext" not in record.getMessage()
     )
     where = machine()
-    r = measure(args.turns, args.reruns)
+    r = measure(args.turns, args.reruns, args.api, args.forced)
     first, later = r["turns"][0], r["turns"][1:]
     n = r["reruns"]
-    print(where, "\n")
+    print(where, f"— server mode: {args.api}{', PLAYGROUND_API=chat' if args.forced else ''}\n")
     print("| | upstream requests | target |")
     print("|---|---:|---:|")
     print(f"| first page load (the model list, cached 10 min per key and base URL) | {len(r['load'])} | |")

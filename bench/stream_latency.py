@@ -122,11 +122,15 @@ def run_turns(
         result.received.append(wire.received - received)
 
 
-def measure(name: str, turns: int, ttft: float, gap: float, idle: float, messages: int, browser) -> Result:
+def measure(
+    name: str, turns: int, ttft: float, gap: float, idle: float, messages: int, browser, api: str = "all"
+) -> Result:
     result = Result(name)
-    with tempfile.TemporaryDirectory() as tmp, OpenAIServer() as server:
+    with tempfile.TemporaryDirectory() as tmp, OpenAIServer(api=api) as server:
         db = Path(tmp) / "log.db"
         env = {"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-bench", "PLAYGROUND_DB": str(db)}
+        if api == "chat":
+            env["BARE_API"] = "chat"
         query = ""
         if messages and name == "bare":  # as many messages on screen as the app draws
             env["BARE_HISTORY"] = str(min(messages, HISTORY_WINDOW))
@@ -233,6 +237,7 @@ def plot(results: dict[str, Result], args: argparse.Namespace, where: str) -> Pa
     ax.set_title(f"First token to screen, {len(data[0])} turns each, {lead}")
     ax.invert_yaxis()
     name = "perf_first_token" + (f"_{args.history}" if args.history else "")
+    name += "_chat" if getattr(args, "api", "all") == "chat" else ""
     return save(fig, name, f"python bench/stream_latency.py · {where}")
 
 
@@ -246,9 +251,13 @@ def main() -> None:
     parser.add_argument("--apps", nargs="+", choices=list(APPS), default=list(APPS))
     parser.add_argument("--repeat", type=int, default=2, help="rounds of all the apps in turn; turns are pooled")
     parser.add_argument("--no-plot", action="store_true")
+    parser.add_argument("--api", choices=("all", "chat"), default="all", help="chat: a Chat-Completions-only server")
     parser.add_argument("--replot", action="store_true", help="redraw the plot from bench/results/ without measuring")
     args = parser.parse_args()
-    saved = RESULTS_DIR / f"stream_latency_{args.history}.json"
+    if args.api == "chat" and ("naive" in args.apps or args.history):
+        parser.error("--api chat measures the app and the bare app on a new thread: --apps app bare, no --history")
+    suffix = "_chat" if args.api == "chat" else ""
+    saved = RESULTS_DIR / f"stream_latency_{args.history}{suffix}.json"
     if args.replot:
         data = json.loads(saved.read_text())
         args = argparse.Namespace(**{**vars(args), **data["args"], "replot": True})
@@ -260,7 +269,7 @@ def main() -> None:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for round_ in range(args.repeat):  # the apps in turn, so a noisy spell of the machine hits them alike
                 for name in args.apps:
-                    got = measure(name, args.turns, args.ttft, args.gap, args.idle, args.history, browser)
+                    got = measure(name, args.turns, args.ttft, args.gap, args.idle, args.history, browser, args.api)
                     results[name].add(got)
                     print(f"round {round_ + 1}: {LABELS[name]} done", file=sys.stderr)
             browser.close()
