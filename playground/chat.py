@@ -156,9 +156,6 @@ class ChatBackend:
     def __init__(self, client: openai.OpenAI) -> None:
         self.client = client
 
-    def list_models(self) -> dict[str, str | None]:
-        return {m.id: getattr(m, "shutdown_date", None) for m in self.client.models.list()}
-
     def request(
         self,
         config: AssistantConfig,
