@@ -20,6 +20,8 @@ def open_in_playground(assistant_id: int) -> None:
 
 
 st.title("Assistants")
+if toast := ss.pop("assistants_toast", None):
+    st.toast(toast, icon=":material/content_copy:")
 st.caption("Each assistant is a versioned configuration kept in your log. Open one to edit it and talk to it.")
 top = st.columns([2, 2, 1.2], vertical_alignment="bottom")
 wanted = top[0].text_input("Filter by name", key="assistants_filter", placeholder="Type part of a name")
@@ -112,7 +114,7 @@ if buttons[1].button("Versions", key=f"versions_{picked}", icon=":material/histo
     st.switch_page("app_pages/versions.py")
 if buttons[2].button("Clone", key=f"clone_{picked}", icon=":material/content_copy:", width="stretch"):
     clone = store.clone_assistant(picked)
-    st.toast(f"Cloned as “{markup.literal(clone.name)}”", icon=":material/content_copy:")
+    ss.assistants_toast = f"Cloned as “{markup.literal(clone.name)}”"  # shown by the next run (see versions.py)
     st.rerun()
 is_archived = next(a["archived_at"] for a in assistants if a["id"] == picked) is not None
 if buttons[3].button(

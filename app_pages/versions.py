@@ -13,6 +13,9 @@ store = conn.store
 ss = st.session_state
 
 st.title("Versions")
+# Shown by the run after the one that asked: a toast sent just before st.rerun() can be lost in the switch.
+if toast := ss.pop("versions_toast", None):
+    st.toast(toast[0], icon=toast[1])
 assistants = store.list_assistants(include_archived=True)
 if not assistants:
     st.info("No assistants yet.")
@@ -123,9 +126,9 @@ if st.button(f"Restore v{restore} as a new version", key="restore", icon=":mater
         st.error(str(exc), icon=":material/error:")
     else:
         if created:
-            st.toast(f"v{restore} is now v{restored.number}", icon=":material/restore:")
+            ss.versions_toast = (f"v{restore} is now v{restored.number}", ":material/restore:")
         else:
-            st.toast(f"v{restore} is already the current version", icon=":material/info:")
+            ss.versions_toast = (f"v{restore} is already the current version", ":material/info:")
         st.rerun()
 if st.button("Open in playground", key="versions_open", icon=":material/open_in_new:"):
     ss.assistant_id = assistant_id
