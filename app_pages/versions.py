@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._common import assistant_names, current, guarded_write
-from playground import export, markup, usage, version
+from playground import export, markup, provider, usage, version
 
 conn = current()
 store = conn.store
@@ -105,8 +105,7 @@ downloads[0].download_button(
     f"v{b} as JSON", data=lambda: export.version_json(exported), file_name=f"assistant-{assistant_id}-v{b}.json",
     mime="application/json", icon=":material/download:", on_click="ignore", key="export_version_json",
 )  # fmt: skip
-hosted = exported.config.file_search.enabled or exported.config.code_interpreter.enabled
-if way == "chat" and hosted:
+if way == "chat" and provider.CAPABILITIES["chat"].refusal_for(exported.config):
     downloads[1].caption("No Python script: this version uses OpenAI-hosted tools, which this server lacks.")
 else:
     downloads[1].download_button(

@@ -366,11 +366,8 @@ def python_snippet(config: AssistantConfig, way: str = "conversations") -> str:
         raise ValueError("; ".join(str(p) for p in problems))
     name = _comment(config.name) or "an assistant"
     if way == "chat":
-        capabilities = provider.CAPABILITIES["chat"]
-        hosted = (("File search", config.file_search.enabled), ("Code interpreter", config.code_interpreter.enabled))
-        for tool, on in hosted:
-            if on:
-                raise ValueError(capabilities.refusal(tool))
+        if refused := provider.CAPABILITIES["chat"].refusal_for(config):
+            raise ValueError(refused)
         body = chat_completions.build(config, [{"role": "user", "content": SNIPPET_PLACEHOLDER}], stream=False)
         api, send, show = (
             "Chat Completions",

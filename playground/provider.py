@@ -48,6 +48,19 @@ class Capabilities:
             f"{tool.lower()} off for this assistant (or point OPENAI_BASE_URL at OpenAI)."
         )
 
+    def refusal_for(self, config: Any) -> str | None:
+        """Why a config (an AssistantConfig) cannot run this way: the first hosted tool it turns on
+        that this way lacks; None when it can."""
+        if self.hosted_tools:
+            return None
+        for tool, on in (
+            ("File search", config.file_search.enabled),
+            ("Code interpreter", config.code_interpreter.enabled),
+        ):
+            if on:
+                return self.refusal(tool)
+        return None
+
 
 CAPABILITIES = {
     "conversations": Capabilities(keeps_history=True, hosted_tools=True),

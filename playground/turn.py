@@ -317,15 +317,8 @@ class Turn:
         return conversation_id
 
     def _refuse_hosted_tools(self) -> None:
-        if self.backend.capabilities.hosted_tools:
-            return
-        config = self.version.config
-        for tool, on in (
-            ("File search", config.file_search.enabled),
-            ("Code interpreter", config.code_interpreter.enabled),
-        ):
-            if on:
-                raise provider.WayMismatch(self.backend.capabilities.refusal(tool))
+        if refused := self.backend.capabilities.refusal_for(self.version.config):
+            raise provider.WayMismatch(refused)
 
     def _conversation(self) -> str:
         thread = self.thread
