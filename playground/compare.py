@@ -30,7 +30,7 @@ def start(
         raise ValueError("Type a message first.")
     turns = []
     for v in versions:
-        thread = store.create_thread(v.assistant_id)
+        thread = store.create_thread(v.assistant_id, kind="compare")
         turns.append(turn.start(store, backend(), thread.id, v, text, secrets=secrets))
     return turns
 

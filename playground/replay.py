@@ -107,10 +107,10 @@ def run(
             if test_set["mode"] == "conversation":
                 source = case.get("source_thread_id")
                 if source not in shared:
-                    shared[source] = store.create_thread(version.assistant_id)
+                    shared[source] = store.create_thread(version.assistant_id, kind="replay")
                 thread = shared[source]
             else:
-                thread = store.create_thread(version.assistant_id)
+                thread = store.create_thread(version.assistant_id, kind="replay")
             t = turn.start(store, backend(), thread.id, version, case["input"], secrets=secrets)
             try:
                 for _ in t.events():

@@ -238,6 +238,14 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE runs ADD COLUMN dropped_turns INTEGER;
     """,
+    # 11: what made a thread (chat, or a replay / compare / evaluation run), so made threads stay out
+    # of the chat's list; and messages placed by hand into a thread (sent with the next turn, never
+    # passed off as model output). Replays made before this are found through their results.
+    """
+    ALTER TABLE threads ADD COLUMN kind TEXT NOT NULL DEFAULT 'chat';
+    UPDATE threads SET kind = 'replay' WHERE id IN (SELECT thread_id FROM replay_results WHERE thread_id IS NOT NULL);
+    ALTER TABLE messages ADD COLUMN placed INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 MESSAGE_STATUSES = ("complete", "incomplete", "failed")
@@ -287,6 +295,7 @@ class Thread:
     created_at: float
     updated_at: float
     api: str | None = None  # conversations | chat; None until the first turn settles it
+    kind: str = "chat"  # chat | replay | compare | eval: only chat threads are listed in the chat
 
 
 @dataclass
@@ -304,6 +313,7 @@ class Message:
     error: str | None = None
     run_status: str | None = None
     problem: str | None = None
+    placed: bool = False  # put in the thread by hand, not typed as a turn or written by the model
 
 
 @dataclass
@@ -688,20 +698,21 @@ class Store:
 
     # -- threads ------------------------------------------------------------------------------
 
-    def create_thread(self, assistant_id: int, title: str = "") -> Thread:
+    def create_thread(self, assistant_id: int, title: str = "", kind: str = "chat") -> Thread:
+        """`kind` says what made the thread: chat, or a replay, compare or evaluation run."""
         self._owned(assistant_id)
         now = time.time()
         with self.write() as db:
             cur = db.conn.execute(
-                "INSERT INTO threads (assistant_id, title, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                (assistant_id, title, now, now),
+                "INSERT INTO threads (assistant_id, title, created_at, updated_at, kind) VALUES (?, ?, ?, ?, ?)",
+                (assistant_id, title, now, now, kind),
             )
-        return Thread(cur.lastrowid, assistant_id, None, title, now, now)
+        return Thread(cur.lastrowid, assistant_id, None, title, now, now, kind=kind)
 
     def get_thread(self, thread_id: int) -> Thread | None:
         with self.db() as db:
             row = db.conn.execute(
-                "SELECT t.id, t.assistant_id, t.conversation_id, t.title, t.created_at, t.updated_at, t.api "
+                "SELECT t.id, t.assistant_id, t.conversation_id, t.title, t.created_at, t.updated_at, t.api, t.kind "
                 "FROM threads t JOIN assistants a ON a.id = t.assistant_id WHERE t.id = ? AND a.owner = ?",
                 (thread_id, self.owner),
             ).fetchone()
@@ -711,7 +722,7 @@ class Store:
         self._owned(assistant_id)
         with self.db() as db:
             rows = db.conn.execute(
-                "SELECT id, assistant_id, conversation_id, title, created_at, updated_at, api FROM threads "
+                "SELECT id, assistant_id, conversation_id, title, created_at, updated_at, api, kind FROM threads "
                 "WHERE assistant_id = ? ORDER BY updated_at DESC, id DESC LIMIT ?",
                 (assistant_id, limit),
             ).fetchall()
@@ -776,7 +787,7 @@ class Store:
     def _messages(self, where: str, params: list[Any]) -> list[Message]:
         sql = f"""
             SELECT m.id, m.thread_id, m.role, m.content, m.version_id, m.run_id, m.status, m.created_at,
-                   v.number, r.model, r.error, r.status, r.problem
+                   v.number, r.model, r.error, r.status, r.problem, m.placed
             FROM messages m
             JOIN threads t ON t.id = m.thread_id
             JOIN assistants a ON a.id = t.assistant_id AND a.owner = ?
