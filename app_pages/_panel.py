@@ -1,7 +1,8 @@
 """The Playground's configuration panel: one fragment per section, the actions, the save status.
 
 Layout and wiring only: what a config is and whether it is valid is `playground.assistant`; how
-widget values map to it, and when a draft becomes a version, is `playground.editor`.
+widget values map to it, and what the save status says, is `playground.editor`. Long text fields
+are `_typing.typing_area`, which sends what is typed after a short pause, not only when left.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import streamlit as st
 
 from app_pages._common import guarded_write
 from app_pages._files import code_files, file_search_files
+from app_pages._typing import typing_area
 from playground import editor, markup, provider
 from playground.assistant import (
     DESCRIPTION_MAX,
@@ -41,6 +43,7 @@ def on_edit() -> None:
     saved_at = guarded_write(ss.conn.store.save_draft, ss.assistant_id, editor.from_state(ss))
     if saved_at is not None:
         ss.draft_saved_at = saved_at
+    ss.draft_edited = True  # the section that reruns checks the save status line (status_stale)
 
 
 # -- configuration panel ----------------------------------------------------------------------
@@ -83,7 +86,18 @@ def section_errors() -> list:
     if view != ss.get("panel_view"):
         ss.panel_view = view
         st.rerun()
+    if ss.pop("draft_edited", False) and status_stale():
+        st.rerun()
     return list(view[0])
+
+
+def status_stale() -> bool:
+    """Whether the save status line, drawn outside this section, no longer says what the log holds.
+
+    Checked only after an edit; a full rerun redraws the line. While typing goes on the line stays
+    the same ("Draft saved 10:41 · …"), so that is the first edit after a version and once a minute.
+    """
+    return status_text() != ss.get("status_text")
 
 
 def on_rename() -> None:
@@ -99,7 +113,7 @@ def basic_section() -> None:
     st.markdown("**Basic information**")
     st.text_input("Name", key="cfg.name", max_chars=NAME_MAX, on_change=on_rename, placeholder="Support bot")
     field_errors(errors, "name")
-    st.text_input("Description", key="cfg.description", max_chars=DESCRIPTION_MAX, on_change=on_edit)
+    typing_area("Description", key="cfg.description", max_chars=DESCRIPTION_MAX, multiline=False, on_change=on_edit)
     field_errors(errors, "description")
 
 
@@ -107,7 +121,7 @@ def basic_section() -> None:
 def instructions_section() -> None:
     errors = section_errors()
     st.markdown("**Instructions**")
-    st.text_area(
+    typing_area(
         "Instructions",
         key="cfg.instructions",
         height=180,
@@ -314,7 +328,7 @@ def metadata_section() -> None:
     if editor.rows_to_metadata(rows) != editor.rows_to_metadata(ss.get("cfg.metadata")):
         ss["cfg.metadata"] = rows
         on_edit()
-        if panel_view() != ss.get("panel_view"):
+        if panel_view() != ss.get("panel_view") or (ss.pop("draft_edited", False) and status_stale()):
             st.rerun()
     st.caption(
         f"Up to {METADATA_PAIRS_MAX} pairs; keys ≤ {METADATA_KEY_MAX} characters, values ≤ {METADATA_VALUE_MAX}."
@@ -390,6 +404,8 @@ def actions(store: Store) -> None:
         st.error(error)
     if saved := ss.pop("saved_version", None):
         st.toast(f"Saved version {saved}", icon=":material/check:")
+    ss.pop("draft_edited", None)  # drawn just below, after every edit so far
+    ss.status_slot = st.empty()
     save_status_line()
 
 
@@ -406,8 +422,12 @@ def note_used() -> None:
     ss.note_generation = ss.get("note_generation", 0) + 1
 
 
-def commit(note: str = "") -> Version | None:
-    """The panel's config as a version (None, with the problems marked, when it is not valid)."""
+def commit(note: str = "", *, redraw: bool = True) -> Version | None:
+    """The panel's config as a version (None, with the problems marked, when it is not valid).
+
+    Called by sending, after the panel is drawn: `redraw` updates the save status line in place, as
+    a reply drawn without a rerun would leave it saying "Draft saved" beside the new version.
+    """
     store: Store = ss.conn.store
     latest = store.latest_version(ss.assistant_id)
     version, _ = editor.commit(store, ss.assistant_id, editor.from_state(ss), note=typed_note() or note)
@@ -416,12 +436,14 @@ def commit(note: str = "") -> Version | None:
         ss.saved_version = version.number
         if typed_note():
             note_used()  # the note went into this version; an unchanged config keeps it for the next
+        if redraw and ss.get("status_slot") is not None:
+            save_status_line()
     return version
 
 
 def save_version() -> None:
     try:
-        version = commit()
+        version = commit(redraw=False)  # a callback: the run after it draws the line
     except LogError as exc:
         ss.save_error = f"Not saved: {exc.problem.message}"
         return
@@ -430,39 +452,37 @@ def save_version() -> None:
         ss.save_error = f"Not saved: {len(problems)} field(s) need attention (marked below)."
 
 
-@st.fragment(run_every=1.5)
-def save_status_line() -> None:
-    """Ticks on its own: turns a paused, valid edit into a version and says where saving stands."""
+def status_text() -> str | None:
+    """What the save status line says, from the log: the draft against the latest version."""
     store: Store = ss.conn.store
     draft = store.get_draft(ss.assistant_id)
     if draft is None:
-        return
+        return None
     config, updated_at = draft
     latest = store.latest_version(ss.assistant_id)
-    now = time.time()
-    if editor.autosave_due(
-        has_versions=latest is not None,
+    return editor.save_status(
         draft=config,
+        latest_number=latest.number if latest else None,
         latest=latest.config if latest else None,
         draft_updated_at=updated_at,
-        now=now,
-    ):
-        try:
-            latest, created = store.save_version(ss.assistant_id, config, note=typed_note() or "auto-saved")
-        except LogError as exc:  # the draft stays as it is; the next tick tries again
-            st.caption(f":material/warning: Not auto-saved: {markup.literal(exc.problem.message)}")
-            return
-        if created and typed_note():
-            note_used()
-    st.caption(
-        editor.save_status(
-            draft=config,
-            latest_number=latest.number if latest else None,
-            latest=latest.config if latest else None,
-            latest_at=latest.created_at if latest else None,
-            draft_updated_at=updated_at,
-            now=now,
-            timezone=st.context.timezone,
-        ),
-        help="Every edit is kept as a draft at once; a valid draft becomes a version after a 3-second pause.",
+        timezone=st.context.timezone,
     )
+
+
+def save_status_line() -> None:
+    """Says whether the draft is a version yet; nothing ticks (an idle page sends nothing).
+
+    Redrawn by every full rerun, by a section after an edit that changes it (section_errors), and by
+    a send that makes a version (commit).
+    """
+    ss.status_text = text = status_text()
+    if not text:
+        ss.status_slot.empty()
+    else:
+        ss.status_slot.caption(
+            text,
+            help="Every edit is kept as a draft: Instructions and Description about a second after you "
+            "stop typing, other fields when you change or leave them. A version is made only by "
+            "Create/Update, or by sending a message with a changed draft (so every reply is stamped "
+            "with its version). The note goes into the next version.",
+        )

@@ -9,7 +9,9 @@ own clock, so the figures are the server's answer as it crossed the wire:
   the chunk the browser sent to the last chunk of the answer, and the bytes of that answer;
 - full rerun: the same for a rerun of the whole page (clicking the open thread), which redraws the
   newest 200 messages, for comparison;
-- tick: the save-status line's own 1.5 s refresh, which runs while the page is open;
+- idle: what an open page sends and receives over the wire with nobody touching it, in bytes a
+  minute (the save-status line used to tick every 1.5 s; nothing ticks now, so the target is 0),
+  the websocket's own ping/pong keepalive (Tornado's, every 30 s) counted apart;
 - for scale, the same edits on a bare one-input, one-fragment app (bench/bare_edit_app.py), with
   Streamlit's post-run GC on (its default) and off (as the app runs).
 
@@ -17,13 +19,15 @@ Each size runs on `--repeat` fresh servers and their samples are pooled (the mac
 noisy). Writes the raw samples to bench/results/rerun_cost.json and docs/perf_config_edit.png
 (`--replot` redraws it from the JSON).
 
-    python bench/rerun_cost.py [--sizes 100 1000 5000] [--edits 15] [--repeat 2]
+    python bench/rerun_cost.py [--sizes 100 1000 5000] [--edits 15] [--repeat 2] [--idle 30]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import socket
 import statistics
 import sys
 import tempfile
@@ -43,6 +47,31 @@ from tests.openai_server import OpenAIServer
 RESULTS = RESULTS_DIR / "rerun_cost.json"
 
 
+class Tap(WireTap):
+    """The harness's tap, with the websocket's keepalive (ping and pong control frames, which Tornado
+    sends every 30 s whatever the app does) noted apart in `control`, so `frames` is the app's traffic."""
+
+    def __init__(self, target_port: int) -> None:
+        super().__init__(target_port)
+        self.control: list[tuple[float, str, int]] = []
+
+    def _pump(self, source, sink, direction: str, tapped: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if tapped:
+                    ping_or_pong = data[0] & 0x0F in (0x9, 0xA) and len(data) <= 2 + 4 + 125
+                    (self.control if ping_or_pong else self.frames).append(
+                        (time.perf_counter() * 1000, direction, len(data))
+                    )
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+
 def rerun_after(page, frames: WireTap, action) -> tuple[float, int]:
     """Do `action`; return (ms from the browser's request to the last answer frame, bytes received)."""
     wait_for_app(page)
@@ -53,12 +82,12 @@ def rerun_after(page, frames: WireTap, action) -> tuple[float, int]:
     got = list(frames.frames)
     sent = [f for f in got if f[1] == "out"]
     start = sent[0][0]
-    end = sent[1][0] if len(sent) > 1 else float("inf")  # the next request (a tick) starts another answer
+    end = sent[1][0] if len(sent) > 1 else float("inf")  # a next request starts another answer
     answer = [f for f in got if f[1] == "in" and start <= f[0] < end]
     return (answer[-1][0] - start if answer else 0.0), sum(f[2] for f in answer)
 
 
-def measure(messages: int, edits: int, browser) -> dict[str, Any]:
+def measure(messages: int, edits: int, browser, idle_s: float = 30.0) -> dict[str, Any]:
     """One fresh log and server: the raw samples (ms, bytes) of each kind of rerun."""
     with tempfile.TemporaryDirectory() as tmp, OpenAIServer() as upstream:
         db = Path(tmp) / "log.db"
@@ -66,7 +95,7 @@ def measure(messages: int, edits: int, browser) -> dict[str, Any]:
         env = {"OPENAI_BASE_URL": upstream.base_url, "OPENAI_API_KEY": "sk-bench", "PLAYGROUND_DB": str(db)}
         with streamlit_app(ROOT / "app.py", env, Path(tmp) / "streamlit.log") as url:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
-            frames = WireTap(int(url.rsplit(":", 1)[1]))
+            frames = Tap(int(url.rsplit(":", 1)[1]))
             started = time.perf_counter()
             page.goto(f"http://127.0.0.1:{frames.port}/?assistant={assistant_id}&thread={thread_id}")
             wait_for_app(page)
@@ -76,11 +105,14 @@ def measure(messages: int, edits: int, browser) -> dict[str, Any]:
             full_got = [
                 rerun_after(page, frames, lambda: page.get_by_role("button", name=TITLE).click()) for _ in range(5)
             ]
-            # Ticks: requests with no user action over 6 s.
+            # Idle: every byte either way with no user action, once the last rerun has settled.
+            wait_for_app(page)
+            page.wait_for_timeout(1000)
             frames.clear()
-            page.wait_for_timeout(6000)
-            ticks = max(1, len([f for f in frames.frames if f[1] == "out"]))
-            tick_bytes = sum(f[2] for f in frames.frames if f[1] == "in") / ticks
+            frames.control.clear()
+            page.wait_for_timeout(idle_s * 1000)
+            idle_bytes = sum(f[2] for f in frames.frames) * 60 / idle_s
+            keepalive_bytes = sum(f[2] for f in frames.control) * 60 / idle_s
             upstream_requests = len(upstream.requests)
             page.close()
             frames.close()
@@ -92,7 +124,8 @@ def measure(messages: int, edits: int, browser) -> dict[str, Any]:
         "full_bytes": [b for _, b in full_got],
         "load_ms": [load_ms],
         "load_bytes": [load_bytes],
-        "tick_bytes": [tick_bytes],
+        "idle_bytes_per_min": [idle_bytes],
+        "keepalive_bytes_per_min": [keepalive_bytes],
         "upstream_requests": [upstream_requests],
     }
 
@@ -167,21 +200,29 @@ def plot(results: list[dict[str, Any]], bare: list[dict[str, Any]], where: str) 
     return save(fig, "perf_config_edit", f"python bench/rerun_cost.py · {where}")
 
 
+def idle(result: dict[str, Any]) -> str:
+    """An idle page's bytes a minute (results from before it was measured had a tick's bytes instead)."""
+    if "idle_bytes_per_min" in result:
+        keepalive = statistics.median(result["keepalive_bytes_per_min"])
+        return f"{statistics.median(result['idle_bytes_per_min']):,.0f} (+ {keepalive:,.0f} of keepalive)"
+    return f"{statistics.median(result['tick_bytes']):,.0f} a tick"
+
+
 def report(data: dict[str, Any]) -> None:
     med = statistics.median
     print(data["where"])
     print(
         f"median (and p90) of {data['edits']} edits of the Description field × {data['repeat']} fresh servers "
-        "per size, pooled; full-page rerun, page load and tick: medians\n"
+        "per size, pooled; full-page rerun, page load and idle page: medians\n"
     )
     print("| messages in thread | edit: server ms (median / p90) | edit: bytes to browser | full-page rerun: ms | "
-          "full-page rerun: KiB | page load: ms / KiB | idle tick: bytes | upstream requests |")  # fmt: skip
+          "full-page rerun: KiB | page load: ms / KiB | idle page: bytes a minute | upstream requests |")  # fmt: skip
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in data["results"]:
         print(
             f"| {r['messages']:,} | {med(r['edit_ms']):.1f} / {pct(r['edit_ms'], 90):.1f} | "
             f"{med(r['edit_bytes']):,.0f} | {med(r['full_ms']):.0f} | {med(r['full_bytes']) / 1024:.0f} | "
-            f"{med(r['load_ms']):.0f} / {med(r['load_bytes']) / 1024:.0f} | {med(r['tick_bytes']):,.0f} | "
+            f"{med(r['load_ms']):.0f} / {med(r['load_bytes']) / 1024:.0f} | {idle(r)} | "
             f"{max(r['upstream_requests'])} |"
         )
     print("\nFor scale, bench/bare_edit_app.py (one text input in one fragment), same harness:\n")
@@ -203,6 +244,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000])
     parser.add_argument("--edits", type=int, default=15)
     parser.add_argument("--repeat", type=int, default=2, help="fresh servers per size; their samples are pooled")
+    parser.add_argument("--idle", type=float, default=30.0, help="seconds the idle page is watched")
     parser.add_argument("--no-plot", action="store_true")
     parser.add_argument("--replot", action="store_true", help=f"redraw the plot from {RESULTS.relative_to(ROOT)}")
     args = parser.parse_args()
@@ -213,7 +255,7 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             data["results"] = [
-                pooled([measure(n, args.edits, browser) for _ in range(args.repeat)]) for n in args.sizes
+                pooled([measure(n, args.edits, browser, args.idle) for _ in range(args.repeat)]) for n in args.sizes
             ]
             data["bare"] = [
                 pooled([measure_bare(args.edits, gc, browser) for _ in range(args.repeat)]) for gc in (True, False)

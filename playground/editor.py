@@ -1,4 +1,4 @@
-"""The configuration panel's logic: config ⇄ widget values, save status, when a draft becomes a version.
+"""The configuration panel's logic: config ⇄ widget values, the save status line.
 
 Widget values live under keys "cfg.<field>", so the page only lays widgets out.
 """
@@ -20,7 +20,6 @@ from playground.assistant import (
     FunctionTool,
     ResponseFormat,
 )
-from playground.settings import AUTOSAVE_DELAY_S
 from playground.store import Store, Version
 
 MODEL_DEFAULT = "(model default)"
@@ -250,42 +249,29 @@ def errors_for(errors: list[FieldError], *prefixes: str) -> list[str]:
     return [e.message for e in errors if any(e.field == p or e.field.startswith((p + ".", p + "[")) for p in prefixes)]
 
 
-def autosave_due(
-    *,
-    has_versions: bool,
-    draft: AssistantConfig,
-    latest: AssistantConfig | None,
-    draft_updated_at: float,
-    now: float,
-    delay: float = AUTOSAVE_DELAY_S,
-) -> bool:
-    """A saved assistant's draft becomes a version once edits pause and it is valid and different."""
-    if not has_versions or latest is None:
-        return False  # a new assistant is created by the user's Create, not by a timer
-    if now - draft_updated_at < delay:
-        return False
-    return draft.to_json() != latest.to_json() and not draft.validate()
-
-
 def save_status(
     *,
     draft: AssistantConfig,
     latest_number: int | None,
     latest: AssistantConfig | None,
-    latest_at: float | None,
     draft_updated_at: float | None,
-    now: float,
     timezone: str | None = None,
 ) -> str:
-    """The one-line status under the panel's actions."""
-    if latest is None:
-        return "Draft saved — press Create to make version 1." if draft_updated_at else "New assistant"
-    if draft.to_json() == latest.to_json():
-        return f"Saved at {clock(latest_at or now, timezone)} · v{latest_number}"
+    """The one-line status under the panel's actions: whether the draft is the latest version.
+
+    Every edit is kept as the draft; only Update (or Create) and sending make a version, so a draft
+    that differs from the latest version says what will make it one.
+    """
+    if latest is not None and draft.to_json() == latest.to_json():
+        return f"v{latest_number} saved"
+    if draft_updated_at is None:
+        return "New assistant"
+    saved = f"Draft saved {clock(draft_updated_at, timezone)}"
     if draft.validate():
-        return "Unsaved changes — fix the fields marked in red (your edits are kept as a draft)."
-    # Valid and changed: it becomes a version once the edits pause.
-    return "Saving…"
+        return f"{saved} · fix the fields marked in red before it can become a version"
+    if latest is None:
+        return f"{saved} · press Create to make version 1"
+    return f"{saved} · Update or send to make v{(latest_number or 0) + 1}"
 
 
 def shutdown_notice(model: str, shutdown_date: str | None, today: dt.date | None = None) -> tuple[str, bool] | None:

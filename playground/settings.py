@@ -31,8 +31,6 @@ FIRST_BYTE_TIMEOUT_S = 60.0
 FIRST_BYTE_TIMEOUT_ENV = "PLAYGROUND_FIRST_BYTE_TIMEOUT"
 QUICK_TIMEOUT = httpx2.Timeout(10.0, connect=3.0)
 
-# A draft becomes a new version after this many seconds without edits.
-AUTOSAVE_DELAY_S = 3.0
 # How often a streaming reply is checkpointed to the log: a killed process loses at most this much.
 CHECKPOINT_EVERY_S = 1.0
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+from streamlit.testing.v1.element_tree import Block, Widget
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 NOTES = b"Meeting notes: the launch moves to Friday. Budget approved.\n"  # a file to search
@@ -25,7 +29,7 @@ def chat_texts(at):
 
 def create(at, name="Bot", instructions="Be brief."):
     at.text_input(key="cfg.name").input(name).run()
-    at.text_area(key="cfg.instructions").input(instructions).run()
+    typed(at, "cfg.instructions", instructions).run()
     at.button(key="save_version").click().run()
     assert not at.exception, at.exception
 
@@ -33,3 +37,60 @@ def create(at, name="Bot", instructions="Be brief."):
 def add_function(at, example):
     at.selectbox(key="fn_example").set_value(example).run()
     at.button[[b.label for b in at.button].index("Add function")].click().run()
+
+
+# -- the typing fields (app_pages/_typing.py) ---------------------------------------------------
+# AppTest cannot run a custom component's JavaScript, so these stand in for it: `typed` puts in the
+# next run what the browser sends after a pause (the text, and the generation it was typed over).
+
+
+def typing_field(at, key: str):
+    """The typing field that edits `st.session_state[key]` (its element in the tree)."""
+    for node in at:
+        if getattr(node, "type", None) == "bidi_component" and node.key == f"typing.{key}":
+            return node
+    raise KeyError(key)
+
+
+def typing_value(at, key: str) -> str:
+    """What the typing field was last given to show."""
+    return typing_data(at, key)["value"]
+
+
+def typing_data(at, key: str) -> dict:
+    return json.loads(typing_field(at, key).proto.json)
+
+
+class _Typed(Widget):
+    """A typing field as the browser leaves it after a pause: its text waits for the next run."""
+
+    def __init__(self, node, text: str, gen: int | None) -> None:
+        self.proto, self.root, self.type, self.key, self._value = node.proto, node.root, node.type, node.key, None
+        self.id, self.disabled = node.proto.id, False
+        self.payload = {"event": "value", "value": {"text": text, "gen": gen}}
+
+    @property
+    def value(self) -> str:
+        return self.payload["value"]["text"]
+
+    @property
+    def _widget_state(self) -> WidgetState:
+        state = WidgetState(id=f"$$STREAMLIT_INTERNAL_KEY_{self.id}__events")
+        state.json_trigger_value = json.dumps([self.payload])
+        return state
+
+
+def typed(at, key: str, text: str, gen: int | None = None):
+    """Type `text` into the typing field of `key` and pause; `.run()` delivers it. `gen` defaults to
+    the generation the field shows (a text typed over an older one passes its own)."""
+    node = typing_field(at, key)
+    if node.proto.json and json.loads(node.proto.json).get("disabled"):
+        raise AssertionError(f"the typing field {key} is disabled")
+    stand_in = _Typed(node, text, json.loads(node.proto.json)["gen"] if gen is None else gen)
+    for block in at:
+        if isinstance(block, Block):
+            for i, child in block.children.items():
+                if child is node:
+                    block.children[i] = stand_in
+                    return at
+    raise KeyError(key)

@@ -8,8 +8,9 @@ import time
 from streamlit.testing.v1 import AppTest
 
 from playground import turn
+from playground.assistant import DESCRIPTION_MAX
 from tests.conftest import TEST_KEY
-from tests.pages import APP, NOTES, add_function, chat_texts, create, texts
+from tests.pages import APP, NOTES, add_function, chat_texts, create, texts, typed, typing_data, typing_value
 from tests.test_log import chat as log_chat
 
 
@@ -47,20 +48,62 @@ def test_create_makes_version_one(app, log):
     create(app)
     [assistant] = log.list_assistants()
     assert [v.number for v in log.list_versions(assistant["id"])] == [1]
-    assert any(c.startswith("Saved at") and c.endswith("v1") for c in texts(app, "caption"))
+    assert "v1 saved" in texts(app, "caption")
     assert app.button(key="save_version").label == "Update"
 
 
-def test_a_paused_valid_edit_becomes_a_version(app, log):
+def test_typed_text_is_kept_as_the_draft_and_only_update_makes_a_version(app, log):
     create(app)
-    app.text_area(key="cfg.instructions").input("Be very brief.").run()
+    assert "v1 saved" in texts(app, "caption")
+    typed(app, "cfg.instructions", "Be very brief.").run()  # what the field sends after a pause
     [assistant] = log.list_assistants()
-    assert len(log.list_versions(assistant["id"])) == 1  # still within the pause
-    with log.write() as db:  # let the pause elapse
-        db.conn.execute("UPDATE drafts SET updated_at = ?", (time.time() - 10,))
-    app.run()
+    assert log.get_draft(assistant["id"])[0].instructions == "Be very brief."
+    with log.write() as db:  # a pause far longer than the old auto-save's
+        db.conn.execute("UPDATE drafts SET updated_at = ?", (time.time() - 600,))
+    app.run().run()
+    assert len(log.list_versions(assistant["id"])) == 1
+    [status] = [c for c in texts(app, "caption") if c.startswith("Draft saved")]
+    assert status.endswith("· Update or send to make v2")
+    app.button(key="save_version").click().run()
     versions = log.list_versions(assistant["id"])
-    assert [v.number for v in versions] == [2, 1] and versions[0].note == "auto-saved"
+    assert [v.number for v in versions] == [2, 1] and versions[0].config.instructions == "Be very brief."
+    assert "v2 saved" in texts(app, "caption")
+    assert not [c for c in texts(app, "caption") if c.startswith("Draft saved")]
+
+
+def test_every_typed_value_reaches_the_draft_valid_or_not(app, log):
+    create(app)
+    typed(app, "cfg.description", "x" * (DESCRIPTION_MAX + 1)).run()
+    [assistant] = log.list_assistants()
+    assert log.get_draft(assistant["id"])[0].description == "x" * (DESCRIPTION_MAX + 1)
+    assert any(c.endswith("fix the fields marked in red before it can become a version") for c in texts(app, "caption"))
+    assert texts(app, "error")  # named by validation, not cut
+    typed(app, "cfg.description", "").run()  # the same text again is written too (nothing is skipped)
+    typed(app, "cfg.description", "").run()
+    assert log.get_draft(assistant["id"])[0].description == ""
+    assert "v1 saved" in texts(app, "caption") and len(log.list_versions(assistant["id"])) == 1
+
+
+def test_the_typing_field_shows_a_value_set_by_code_and_never_echoes_typing(app, log):
+    create(app, instructions="Answer in English.")
+    shown = typing_data(app, "cfg.instructions")
+    typed(app, "cfg.instructions", "Answer in French.").run()
+    # The text that arrived is what the field already shows: same generation, the browser keeps its own.
+    assert typing_data(app, "cfg.instructions") == {**shown, "value": "Answer in French."}
+    app.button(key="save_version").click().run()
+    app.switch_page("app_pages/versions.py").run()
+    app.selectbox(key="restore_pick").set_value(1).run()
+    app.button(key="restore").click().run()
+    app.button(key="versions_open").click().run()
+    # Set by code (a restore): a new generation, so the browser replaces what it shows.
+    assert typing_value(app, "cfg.instructions") == "Answer in English."
+    assert typing_data(app, "cfg.instructions")["gen"] > shown["gen"]
+    # Typed over an older generation: the typing is kept, and the field is told to show it.
+    app.switch_page("app_pages/chat.py").run()  # AppTest's next run() would run the Versions page again
+    typed(app, "cfg.instructions", "Answer in German.", gen=shown["gen"]).run()
+    [assistant] = log.list_assistants()
+    assert log.get_draft(assistant["id"])[0].instructions == "Answer in German."
+    assert typing_value(app, "cfg.instructions") == "Answer in German."
 
 
 def test_invalid_fields_show_inline_and_are_not_versioned(app, log):
@@ -124,7 +167,7 @@ def test_send_streams_a_reply_and_logs_it(app, log, upstream):
 
 def test_sending_saves_the_current_config_as_a_version_first(app, log, upstream):
     create(app)
-    app.text_area(key="cfg.instructions").input("Answer in French.").run()
+    typed(app, "cfg.instructions", "Answer in French.").run()
     app.chat_input[0].set_value("Bonjour").run()
     [assistant] = log.list_assistants()
     latest = log.latest_version(assistant["id"])
@@ -132,6 +175,12 @@ def test_sending_saves_the_current_config_as_a_version_first(app, log, upstream)
     body = [r for r in upstream.requests if r["path"].endswith("/responses")][-1]["body"]
     assert body["instructions"] == "Answer in French."
     assert log.list_messages(log.list_threads(assistant["id"])[0].id)[-1].version_id == latest.id
+    # A reply drawn in place (no rerun): the status line was redrawn by the send that made v3.
+    typed(app, "cfg.instructions", "Answer in Spanish.").run()
+    app.chat_input[0].set_value("Hola").run()
+    assert log.latest_version(assistant["id"]).number == 3
+    assert "v3 saved" in texts(app, "caption")
+    assert not [c for c in texts(app, "caption") if c.startswith("Draft saved")]
 
 
 def test_reruns_make_no_upstream_requests(app, upstream):
@@ -139,7 +188,7 @@ def test_reruns_make_no_upstream_requests(app, upstream):
     app.chat_input[0].set_value("Hi").run()
     count = len(upstream.requests)
     app.run()
-    app.text_input(key="cfg.description").input("no API call for this").run()
+    typed(app, "cfg.description", "no API call for this").run()
     app.run()
     assert len(upstream.requests) == count
 
@@ -248,7 +297,7 @@ def test_assistants_page_table_opens_clones_and_archives(app, log, upstream):
 
 def test_versions_page_diffs_and_restores(app, log):
     create(app, name="Versioned", instructions="Answer in English.")
-    app.text_area(key="cfg.instructions").input("Answer in French.").run()
+    typed(app, "cfg.instructions", "Answer in French.").run()
     app.toggle(key="cfg.sampling").set_value(True).run()
     app.slider(key="cfg.temperature").set_value(0.3).run()
     app.button(key="save_version").click().run()
@@ -265,7 +314,7 @@ def test_versions_page_diffs_and_restores(app, log):
     latest = log.latest_version(assistant["id"])
     assert (latest.number, latest.note, latest.config.instructions) == (3, "restored v1", "Answer in English.")
     app.button(key="versions_open").click().run()
-    assert app.text_area(key="cfg.instructions").value == "Answer in English."
+    assert typing_value(app, "cfg.instructions") == "Answer in English."
 
 
 def test_conversations_page_searches_opens_resumes_exports_and_deletes(app, log, upstream):
@@ -310,7 +359,8 @@ def test_usage_page_rolls_up_and_names_unpriced_models(app, log, upstream):
     assert app.metric[0].value == "2"
     assert any("No price for my-local-model" in c for c in texts(app, "caption"))
     table = app.dataframe[0].value
-    assert list(table.cost) == ["no price"]  # v1 ran on a model without a price: not a silent $0
+    [cost] = table.cost  # v1 ran once on a model without a price: said, not a silent $0 or an undercount
+    assert cost.startswith("$") and cost.endswith(" + 1 run with no price")
     assert app.metric[2].value.startswith("$")  # the total counts the priced runs and says so
 
 
@@ -380,11 +430,11 @@ def test_work_done_before_typing_a_key_is_kept_when_the_key_arrives(upstream, db
     monkeypatch.setenv("OPENAI_BASE_URL", upstream.base_url)
     at = AppTest.from_file(APP, default_timeout=30).run()
     at.text_input(key="cfg.name").input("Built before the key").run()
-    at.text_area(key="cfg.instructions").input("Be kind.").run()
+    typed(at, "cfg.instructions", "Be kind.").run()
     at.text_input(key="api_key").input("sk-late-0123456789abcdefgh").run()
     assert not at.exception, at.exception
     assert at.text_input(key="cfg.name").value == "Built before the key"
-    assert at.text_area(key="cfg.instructions").value == "Be kind."
+    assert typing_value(at, "cfg.instructions") == "Be kind."
     # A stranger without a key does not see it.
     stranger = AppTest.from_file(APP, default_timeout=30).run()
     assert "Built before the key" not in [*stranger.selectbox[0].options, stranger.text_input(key="cfg.name").value]
@@ -584,7 +634,7 @@ def test_import_a_legacy_assistant_and_export_a_version(app, log):
 
 def test_compare_page_streams_two_versions_and_continues_one(app, log, upstream):
     create(app, name="Duo", instructions="Be brief.")
-    app.text_area(key="cfg.instructions").input("Be thorough.").run()
+    typed(app, "cfg.instructions", "Be thorough.").run()
     app.button(key="save_version").click().run()
     app.switch_page("app_pages/compare.py").run()
     assert not app.exception, app.exception
@@ -597,10 +647,13 @@ def test_compare_page_streams_two_versions_and_continues_one(app, log, upstream)
     assert texts(app).count("Echo: Same question") == 2
     assert sum(c.startswith("completed ·") for c in texts(app, "caption")) == 2
     [assistant] = log.list_assistants()
-    assert len(log.list_threads(assistant["id"])) == 2
+    assert len(log.list_threads(assistant["id"], kinds=("compare",))) == 2
+    assert log.list_threads(assistant["id"]) == []  # the chat's list holds chat threads only
     app.button(key="cmp_continue_B").click().run()
     assert chat_texts(app) == ["Same question", "Echo: Same question"]
-    assert app.text_area(key="cfg.instructions").value == "Be thorough."
+    assert typing_value(app, "cfg.instructions") == "Be thorough."
+    [continued] = log.list_threads(assistant["id"])  # continued by hand, it joins the chat's list
+    assert f"thread.{continued.id}" in [b.key for b in app.sidebar.button]
 
 
 def test_test_set_from_a_conversation_replayed_against_a_baseline(app, log, upstream):

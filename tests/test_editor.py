@@ -126,28 +126,22 @@ def test_errors_for_matches_field_and_subfields():
     assert len(editor.errors_for(errors, "functions")) == 2
 
 
-def test_autosave_waits_for_a_pause_and_a_valid_change():
-    old = AssistantConfig(name="a")
-    new = AssistantConfig(name="b")
-    args = dict(has_versions=True, latest=old, draft_updated_at=100.0)
-    assert not editor.autosave_due(draft=new, now=101.0, **args)  # still typing
-    assert editor.autosave_due(draft=new, now=103.5, **args)
-    assert not editor.autosave_due(draft=old, now=200.0, **args)  # nothing changed
-    assert not editor.autosave_due(draft=AssistantConfig(temperature=5), now=200.0, **args)  # invalid
-    assert not editor.autosave_due(draft=new, now=200.0, has_versions=False, latest=None, draft_updated_at=1)
-
-
 def test_save_status_lines():
     a, b = AssistantConfig(name="a"), AssistantConfig(name="b")
-    common = dict(latest_number=3, latest_at=0.0, now=10.0, timezone="UTC")
-    assert editor.save_status(draft=a, latest=a, draft_updated_at=9.0, **common) == "Saved at 1 Jan 00:00 · v3"
-    # A valid change is on its way to a version (after the pause); "Unsaved changes" is for what can't be.
-    assert editor.save_status(draft=b, latest=a, draft_updated_at=9.0, **common) == "Saving…"
+    common = dict(latest_number=3, timezone="UTC")
+    at_noon = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC).timestamp()
+    # The draft is the latest version, whenever it was saved.
+    assert editor.save_status(draft=a, latest=a, draft_updated_at=at_noon, **common) == "v3 saved"
+    # A changed draft is kept, and says what makes it a version: nothing happens by itself.
+    changed = editor.save_status(draft=b, latest=a, draft_updated_at=at_noon, **common)
+    assert changed == "Draft saved 1 Jan 12:00 · Update or send to make v4"
     bad = AssistantConfig(temperature=9)
-    assert editor.save_status(draft=bad, latest=a, draft_updated_at=9.0, **common).startswith("Unsaved changes —")
-    assert editor.save_status(
-        draft=a, latest=None, latest_number=None, latest_at=None, draft_updated_at=None, now=1.0
-    ) == ("New assistant")
+    assert editor.save_status(draft=bad, latest=a, draft_updated_at=at_noon, **common) == (
+        "Draft saved 1 Jan 12:00 · fix the fields marked in red before it can become a version"
+    )
+    first = editor.save_status(draft=a, latest=None, latest_number=None, draft_updated_at=at_noon, timezone="UTC")
+    assert first == "Draft saved 1 Jan 12:00 · press Create to make version 1"
+    assert editor.save_status(draft=a, latest=None, latest_number=None, draft_updated_at=None) == "New assistant"
 
 
 def test_clock_handles_bad_time_zones():

@@ -14,7 +14,7 @@ def test_build_chat_reload_and_recover(app, upstream, log_store, app_server):
     new_assistant(page, "Support bot")
     commit(page, page.get_by_label("Instructions"), "Be brief and friendly.")
     create(page)
-    expect(page.get_by_text("· v1")).to_be_visible()
+    expect(page.get_by_text("v1 saved", exact=True)).to_be_visible()
 
     # The reply arrives in three pieces half a second apart; the first must show before the last.
     upstream.script({"chunks": ["Hello", " there,", " friend."], "gap": 0.5})
