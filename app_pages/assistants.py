@@ -75,32 +75,40 @@ if not assistants:
     st.info("No assistants yet. Create one to start." if not wanted else "No assistant matches that name.")
     st.stop()
 
-prices = usage.load_prices()
+prices = usage.current_prices()
 totals = store.usage_by_assistant()
 tz = st.context.timezone
 rows = []
 for a in assistants:
     stats = totals.get(a["id"])
+    spent = usage.tally(stats["usage_by_model"], prices) if stats else usage.Tally()
     rows.append(
         {
             "name": display_name(a["name"], a["id"]),
             "model": a["model"] or "—",
             "versions": a["versions"],
             "threads": a["threads"],
-            "turns": stats["runs"] if stats else 0,
-            "tokens": stats["tokens"] if stats else 0,
-            "est. cost": usage.money(usage.thread_cost(stats["by_model"], prices)) if stats else "—",
+            "turns": spent.runs,
+            # Runs whose usage the server never reported are counted apart, never as 0 tokens.
+            "tokens": spent.tokens_or_none,
+            "usage unknown": spent.unknown_runs,
+            "est. cost": spent.cost_text,
             "last used": a["last_used"],
             "archived": bool(a["archived_at"]),
         }
     )
 table = pd.DataFrame(rows)
+table["tokens"] = table["tokens"].astype("Int64")  # empty, not 0, when no turn's usage is known
 table["last used"] = usage.local_times(table["last used"], tz)  # a time, so the column sorts by time
 st.dataframe(
     table,
     hide_index=True,
     width="stretch",
-    column_config={"last used": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm", help="Empty: never")},
+    column_config={
+        "last used": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm", help="Empty: never"),
+        "tokens": st.column_config.NumberColumn(help="Of the turns whose usage the server reported"),
+        "usage unknown": st.column_config.NumberColumn(help=usage.UNKNOWN_HELP),
+    },
 )
 
 ids = [a["id"] for a in assistants]

@@ -11,7 +11,7 @@ import time
 from playground import export
 from playground.assistant import AssistantConfig
 from playground.store import Store
-from tests.pages import chat_texts, create, texts
+from tests.pages import chat_texts, create, texts, typed, typing_value
 from tests.test_log import chat
 
 
@@ -193,7 +193,7 @@ def test_jsonl_export_offers_metadata_as_an_option(app, log):
 
 def test_compare_survives_a_key_change_and_continues_on_the_compared_version(app, log, upstream):
     create(app, name="Duo", instructions="Be brief.")
-    app.text_area(key="cfg.instructions").input("Be thorough.").run()
+    typed(app, "cfg.instructions", "Be thorough.").run()
     app.button(key="save_version").click().run()
     open_page(app, "app_pages/compare.py")
     app.text_area(key="cmp_text").input("Same question").run()
@@ -218,7 +218,7 @@ def test_compare_survives_a_key_change_and_continues_on_the_compared_version(app
     [assistant] = [x for x in log.list_assistants() if x["name"] == "Duo"]
     latest = log.latest_version(assistant["id"])
     assert (latest.number, latest.note, latest.config.instructions) == (3, "restored v1", "Be brief.")
-    assert app.text_area(key="cfg.instructions").value == "Be brief."
+    assert typing_value(app, "cfg.instructions") == "Be brief."
     assert chat_texts(app) == ["Again", "Echo: Again"]
 
 
@@ -274,8 +274,10 @@ def test_usage_has_bars_for_one_day_flags_unpriced_days_and_rolls_up_per_assista
     chat(log, b.id, w.id, ("q", "a"), model="my-local-model")
     open_page(app, "app_pages/usage.py")
     charts = app.get("vega_lite_chart")
-    assert len(charts) == 5 and all('"bar"' in c.proto.spec for c in charts)  # no line: one day still shows
-    assert any("some runs had no price: the bar is the priced part only" in c for c in texts(app, "caption"))
+    assert len(charts) == 6 and all('"bar"' in c.proto.spec for c in charts)  # with usage per version by day
+    assert any(
+        "some runs had no price or unknown usage: the bar is the priced part only" in c for c in texts(app, "caption")
+    )
     per_assistant, per_version, _prices = (d.value for d in app.dataframe)
     per_assistant = per_assistant.set_index("assistant")
     assert per_assistant.loc["Priced", "cost"].startswith("$") and per_assistant.loc["Local", "cost"] == "no price"
