@@ -33,8 +33,12 @@ def render_message(m: Message, *, show_error: bool, run: Run | None = None, made
         if run is not None and run.response:
             reply_extras(run, made or [])
         badge = [editor.clock(m.created_at, st.context.timezone)]
+        if m.placed:  # put in by hand (playground.placed): never passed off as a typed turn or model output
+            badge.append(":violet-badge[:material/playlist_add: placed by hand]")
         if m.role == "assistant":
             badge += [markup.literal(m.model or ""), f"v{m.version_number}" if m.version_number else ""]
+            if run is not None:  # tokens, estimated cost, latency: from the run, no query per message
+                badge.append(markup.literal(trace.usage_line(run)))
             if m.status != "complete":
                 badge.append(f":orange[{m.status}]")
             if run is not None and run.dropped_turns:
@@ -134,7 +138,8 @@ def trace_dialog(store: Store, run_id: int, secrets: tuple[str, ...]) -> None:
         hide_index=True,
         width="stretch",
     )
-    for n, step in enumerate(trace.steps(run, store.tool_calls(run_id), store.filenames()), start=1):
+    placed = trace.placed_sent(store, run)  # messages placed by hand that this turn carried
+    for n, step in enumerate(trace.steps(run, store.tool_calls(run_id), store.filenames(), placed), start=1):
         # Steps hold what the user typed and tools returned: cut the key from them like the raw JSON.
         step = trace.redact_json(step, secrets)
         st.markdown(f"**{n}. {markup.literal(step.pop('step'))}**")

@@ -182,13 +182,17 @@ class ResponsesBackend:
         *,
         text: str | None = None,
         outputs: dict[str, str] | None = None,
-        history: list[dict[str, Any]] | None = None,  # upstream keeps the thread: never sent
+        history: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """The Responses body for one turn: the user's text, or the outputs of the model's calls."""
+        """The Responses body for one turn: the user's text, or the outputs of the model's calls.
+        Upstream keeps the thread, so `history` holds only what it has not been given yet (messages
+        placed by hand, as input items): sent before the text, or after the outputs, which must
+        answer the calls first."""
         if outputs:
             items = [{"type": "function_call_output", "call_id": c, "output": o} for c, o in outputs.items()]
+            items += history or []
         else:
-            items = request_map.user_message(text or "")
+            items = [*(history or []), *request_map.user_message(text or "")]
         return request_map.build(config, input=items, conversation_id=conversation_id)
 
     def stream(self, request: dict[str, Any]) -> StreamHandle:

@@ -78,8 +78,9 @@ def build(
 
 
 def history(store: Store, thread_id: int, current_message_id: int) -> list[dict[str, Any]]:
-    """The thread as Chat Completions messages, from the log: every answered exchange, then the message
-    being sent now (with the outputs of its calls, when this turn continues after function calls)."""
+    """The thread as Chat Completions messages, from the log: every answered exchange and every message
+    placed by hand, in order, then the message being sent now (with the outputs of its calls, when this
+    turn continues after function calls)."""
     messages = store.list_messages(thread_id)
     runs = store.list_runs(thread_id)
     calls: dict[int, list] = {}
@@ -88,6 +89,9 @@ def history(store: Store, thread_id: int, current_message_id: int) -> list[dict[
     replies = {m.run_id: m for m in messages if m.role == "assistant" and m.run_id is not None}
     out: list[dict[str, Any]] = []
     for message in messages:
+        if message.placed:  # put in by hand: history like any other, in its place
+            out.append({"role": message.role, "content": message.content})
+            continue
         if message.role != "user" or not (message.status == "complete" or message.id == current_message_id):
             continue
         out.append({"role": "user", "content": message.content})

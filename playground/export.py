@@ -33,7 +33,18 @@ from playground.store import Message, Store, Thread, Version
 
 VERSION_FORMAT = "assistant-playground/version"
 VERSION_FORMAT_VERSION = 1
-CSV_COLUMNS = ("thread_id", "thread_title", "message_id", "created_at", "role", "status", "version", "model", "content")
+CSV_COLUMNS = (
+    "thread_id",
+    "thread_title",
+    "message_id",
+    "created_at",
+    "role",
+    "status",
+    "version",
+    "model",
+    "content",
+    "placed",  # "yes" for a message placed by hand (Store.place_message), not typed as a turn nor written by a model
+)
 SNIPPET_PLACEHOLDER = "Hello! What can you do?"
 
 _BACKTICKS = re.compile(r"`+")
@@ -104,21 +115,30 @@ def conversation_jsonl(
     fine-tuning refuses an example with no assistant message. The system message is the instructions
     of the version that produced the thread's first reply (none if it has no instructions).
     Only the `messages` key, unless `metadata` asks for a `metadata` object (thread, title, assistant,
-    versions, model), which a fine-tuning upload would refuse.
+    versions, model, and the positions of placed messages), which a fine-tuning upload would refuse.
+
+    An assistant message placed by hand is not model output: it gets `"weight": 0`, which OpenAI's
+    chat fine-tuning format reads as context, not to be learned. "Reply" above means a model's reply,
+    so a line ends with one, and a thread whose only assistant messages were placed is left out.
     """
     lines = []
     for export in _load(store, thread_ids, include_incomplete):
         chat = [m for m in export.messages if m.content and m.role in ("system", "user", "assistant")]
-        last_reply = max((i for i, m in enumerate(chat) if m.role == "assistant"), default=None)
+        last_reply = max((i for i, m in enumerate(chat) if m.role == "assistant" and not m.placed), default=None)
         if last_reply is None or not any(m.role == "user" for m in chat[:last_reply]):
             continue  # no completed exchange
         chat = chat[: last_reply + 1]
-        first_reply = next(m for m in chat if m.role == "assistant")
-        messages: list[dict[str, str]] = []
+        first_reply = next(m for m in chat if m.role == "assistant" and not m.placed)
+        messages: list[dict[str, Any]] = []
         version = export.version(first_reply)
         if version and version.config.instructions:
             messages.append({"role": "system", "content": version.config.instructions})
-        messages += [{"role": m.role, "content": m.content} for m in chat]
+        first = len(messages)
+        for m in chat:
+            message: dict[str, Any] = {"role": m.role, "content": m.content}
+            if m.placed and m.role == "assistant":
+                message["weight"] = 0  # placed by hand: context, never trained as the model's output
+            messages.append(message)
         line: dict[str, Any] = {"messages": messages}
         if metadata:
             line["metadata"] = {
@@ -129,6 +149,9 @@ def conversation_jsonl(
                 # The model of the same reply the system message comes from, so the two describe one setup.
                 "model": export.model(first_reply),
             }
+            placed = [first + n for n, m in enumerate(chat) if m.placed]
+            if placed:
+                line["metadata"]["placed"] = placed  # indexes into `messages` of those placed by hand
         lines.append(json.dumps(line, ensure_ascii=False))
     return "".join(line + "\n" for line in lines)
 
@@ -159,6 +182,7 @@ def conversation_csv(store: Store, thread_ids: Iterable[int], *, include_incompl
                     "version": version.number if version else (m.version_number or ""),
                     "model": export.model(m),
                     "content": m.content,
+                    "placed": "yes" if m.placed else "",
                 }
             )
     return csv_text(CSV_COLUMNS, rows)
@@ -219,6 +243,8 @@ def conversation_markdown(store: Store, thread_ids: Iterable[int], *, include_in
             parts.append("_No messages._\n")
         for m in export.messages:
             header = f"**{_speaker(export, m)}** · {_when(m.created_at)}"
+            if m.placed:
+                header += " · _placed by hand_"
             if m.status != "complete":
                 header += f" · _{_inline(m.status)}_"
             parts.append(header + "\n")

@@ -13,8 +13,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from playground import usage
 from playground.client import redact
-from playground.store import Run, ToolCallRow
+from playground.placed import sent_with
+from playground.store import Message, Run, Store, ToolCallRow
 
 _SECRET_KEYS = {"authorization", "api_key", "api-key", "openai_api_key"}
 
@@ -229,12 +231,27 @@ def redact_json(value: Any, secrets: tuple[str, ...] = ()) -> Any:
     return value
 
 
-def steps(run: Run, calls: list[ToolCallRow], names: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def placed_sent(store: Store, run: Run) -> list[Message]:
+    """The messages placed by hand that this run's request carried (for `steps`), from the log."""
+    return sent_with(run, store.list_messages(run.thread_id), store.list_runs(run.thread_id))
+
+
+def steps(
+    run: Run, calls: list[ToolCallRow], names: dict[str, str] | None = None, placed: list[Message] | None = None
+) -> list[dict[str, Any]]:
     """Every output item of the turn, in order, as plain dicts for display (one per step).
-    `names` (file id → name, from the log) names search hits the API returned without one."""
+    `names` (file id → name, from the log) names search hits the API returned without one. `placed`
+    (`placed.sent_with`): the messages placed by hand that the request carried, as a first step."""
     names = names or {}
     by_call = {c.call_id: c for c in calls}
     out: list[dict[str, Any]] = []
+    if placed:
+        out.append(
+            {
+                "step": f"placed messages sent: {len(placed)}",
+                "messages": [{"role": m.role, "text": m.content, "placed": True} for m in placed],
+            }
+        )
     for item in output_items(run.response):
         kind = item.get("type")
         if kind == "message":
@@ -271,13 +288,27 @@ def steps(run: Run, calls: list[ToolCallRow], names: dict[str, str] | None = Non
     return out
 
 
-def summary(run: Run) -> dict[str, Any]:
+def usage_line(run: Run, prices: dict[str, usage.Price] | None = None) -> str:
+    """Under a reply: "312 → 95 tokens · $0.0004 · 1.2 s" ("tokens unknown" when the server did not
+    report them, "no price" for a model missing from the price list); empty while the run is going.
+    Read from the run alone and the cached price table: no query per message drawn."""
+    if run.status == "in_progress":
+        return ""
+    prices = usage.current_prices() if prices is None else prices
+    return usage.reply_usage(run.model, run.input_tokens, run.output_tokens, run.latency_ms, prices)
+
+
+def summary(run: Run, prices: dict[str, usage.Price] | None = None) -> dict[str, Any]:
+    """The run in numbers; the estimated cost is "no price" for a model missing from the price list and
+    "unknown" when the server did not report the tokens (a stopped or cut turn), never $0."""
+    prices = usage.current_prices() if prices is None else prices
     return {
         "status": run.status,
         "model": run.model,
         "input tokens": run.input_tokens,
         "output tokens": run.output_tokens,
         "total tokens": run.total_tokens,
+        "estimated cost": usage.run_cost(run.model, run.input_tokens, run.output_tokens, prices),
         "time to first token (ms)": round(run.ttft_ms) if run.ttft_ms is not None else None,
         "latency (ms)": round(run.latency_ms) if run.latency_ms is not None else None,
         "upstream request id": run.request_id,

@@ -19,7 +19,7 @@ from typing import Any
 
 import openai
 
-from playground import chat, provider, trace
+from playground import chat, placed, provider, trace
 from playground.backend import Backend, Call, Created, Delta, Finished, StreamError, StreamHandle
 from playground.client import redact
 from playground.errors import Problem, describe, say
@@ -247,6 +247,9 @@ class Turn:
             history = None
             if not self.backend.capabilities.keeps_history:
                 history = chat.history(self.store, self.thread.id, self.user_message_id)
+            else:  # upstream keeps the thread: only messages placed since its last turn go with this one
+                history = placed.input_items(placed.not_carried(self.store, self.thread.id, self.user_message_id))
+                history = history or None
             body = self.backend.request(
                 self.version.config, conversation_id, text=self.text, outputs=outputs, history=history
             )
@@ -340,7 +343,10 @@ class Turn:
         If that item is not among the recent ones, nothing is deleted: better a repeat than a loss.
         """
         self.requests += 1
-        items = self.backend.recent_items(conversation_id, limit=20)
+        # The failed attempt also carried the messages placed since the last turn: look that much further
+        # back (the API lists at most 100 items a page).
+        window = 20 + len(placed.not_carried(self.store, self.thread.id, self.user_message_id))
+        items = self.backend.recent_items(conversation_id, limit=min(100, window))
         stale: list[str] = []
         for item in items:  # newest first
             if item.id == keep_through:
@@ -477,7 +483,13 @@ def retry(
         raise ValueError("That message was answered; send a new one instead.")
     thread = store.get_thread(message.thread_id)
     assert thread is not None
-    last_user = [m.id for m in store.list_messages(thread.id) if m.role == "user"][-1]
+    messages = store.list_messages(thread.id)
+    if any(m.placed and m.id > user_message_id for m in messages):
+        # It would go upstream before what was placed after it, out of the order the thread shows.
+        raise ValueError(
+            "A message was placed after this one, so it cannot be sent again in its place; copy it into a new message."
+        )
+    last_user = [m.id for m in messages if m.role == "user"][-1]
     if last_user != user_message_id:
         # Upstream, later turns sit after this one: resending it would put it twice in the thread.
         raise ValueError("Only the thread's last message can be sent again; copy this one into a new message.")

@@ -1382,6 +1382,18 @@ def _refuse_what_upstream_refuses(body: dict, input_items: list[dict], conversat
     waiting = sorted(calls - answered)
     if waiting:
         raise _BadRequest(f"No tool output found for function call {waiting[0]}.", param="input")
+    # An assistant message in the input is the model's earlier output: plain text, or output parts.
+    for n, item in enumerate(_as_items(body.get("input"))):
+        content = item.get("content")
+        if item.get("type", "message") != "message" or item.get("role") != "assistant" or not isinstance(content, list):
+            continue
+        for k, part in enumerate(content):
+            if isinstance(part, dict) and part.get("type") not in ("output_text", "refusal"):
+                raise _BadRequest(
+                    f"Invalid value: '{part.get('type')}'. Supported values are: 'output_text' and 'refusal'.",
+                    param=f"input[{n}].content[{k}]",
+                    code="invalid_value",
+                )
 
 
 _FUNCTION_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
