@@ -89,6 +89,11 @@ def continue_side(version_id: int, thread_id: int) -> None:
     except ValueError as exc:
         ss.cmp_problem = str(exc)
         return
+    try:  # continued by hand, the compare's thread joins the Playground's thread list
+        store.set_thread_kind(thread_id, "chat")
+    except LookupError:
+        ss.cmp_problem = "That thread is not in your log any more."
+        return
     ss.assistant_id = version.assistant_id
     ss.loaded_assistant = None  # reload the panel from the draft, which is now this version
     ss.resume_thread = thread_id
@@ -101,7 +106,7 @@ if ss.pop("cmp_switch", False):
 if problem := ss.pop("cmp_problem", None):
     st.error(markup.literal(problem), icon=":material/error:")
 if last:
-    prices = usage.load_prices()
+    prices = usage.current_prices()
     cols = st.columns(2)
     for col, (thread_id, run_id), label in zip(cols, last["sides"], "AB", strict=True):
         run = store.get_run(run_id)
@@ -115,9 +120,10 @@ if last:
             st.markdown(markup.text(reply.content) if reply else "*(no text)*")
             if run.error:
                 st.error(markup.literal(run.error), icon=":material/error:")
-            cost = usage.money(usage.cost(run.model, run.input_tokens, run.output_tokens, prices))
+            cost = usage.run_cost(run.model, run.input_tokens, run.output_tokens, prices)  # never $0 for unknown
+            tokens = f"{run.total_tokens:,} tokens ({cost})" if run.total_tokens is not None else "tokens unknown"
             st.caption(
-                f"{run.status} · {run.total_tokens or 0:,} tokens ({cost}) · first token "
+                f"{run.status} · {markup.literal(tokens)} · first token "
                 f"{(run.ttft_ms or 0):,.0f} ms · total {(run.latency_ms or 0):,.0f} ms"
             )
             st.button(

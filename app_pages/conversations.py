@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pandas as pd
 import streamlit as st
 
 from app_pages._chat import history, trace_dialog
-from app_pages._common import assistant_names, current
+from app_pages._common import assistant_names, current, guarded_write
 from playground import export, markup, replay, usage
+from playground.errors import LogError
 from playground.store import LISTED
 
 conn = current()
@@ -38,6 +41,12 @@ version_id = filters[1].selectbox(
 models = store.models()
 model = filters[2].selectbox("Model", [None, *models], format_func=lambda m: m or "All", key="conv_model")
 days = filters[3].date_input("Active between", value=(), key="conv_days", help="Days in your browser's time zone.")
+made = st.toggle(
+    "Show threads made by replays, compares and evaluations",
+    key="conv_made",
+    help="Off: only the threads you chatted in (the Playground's list). Continued in the Playground, a "
+    "compare or replay thread becomes one of those.",
+)
 
 since = until = None
 if isinstance(days, tuple) and len(days) == 2:
@@ -55,11 +64,12 @@ criteria = {
     "model": model,
     "since": since,
     "until": until,
+    "kinds": None if made else ("chat",),
 }
 # Search and filters run together in SQL, over every thread, so a count is the true one.
 matching = store.conversation_ids(**criteria)
-threads = store.conversations(thread_ids=matching[:LISTED], limit=LISTED)
-prices = usage.load_prices()
+threads = store.conversations(thread_ids=matching[:LISTED], limit=LISTED, kinds=criteria["kinds"])
+prices = usage.current_prices()
 
 if searching:
     st.caption(
@@ -75,8 +85,11 @@ elif len(threads) < len(matching):
     st.caption(f"Showing the newest {len(threads):,} of {len(matching):,} conversations.")
 if not threads:
     st.info("No conversations match." if (searching or assistant_id or model or since) else "No conversations yet.")
+    if not made:
+        st.caption("Threads made by replays, compares and evaluations are hidden: the switch above shows them.")
     st.stop()
 
+spent = [usage.tally(t["usage_by_model"], prices) for t in threads]
 table = pd.DataFrame(
     {
         "thread": [t["id"] for t in threads],
@@ -84,12 +97,16 @@ table = pd.DataFrame(
         "assistant": [t["assistant"] for t in threads],
         "versions": [", ".join(f"v{n}" for n in t["versions"]) for t in threads],
         "turns": [t["turns"] for t in threads],
-        "tokens": [sum(i + o for _, i, o in t["tokens_by_model"]) for t in threads],
-        "est. cost": [usage.money(usage.thread_cost(t["tokens_by_model"], prices)) for t in threads],
+        # Runs whose usage the server never reported are counted apart, never as 0 tokens.
+        "tokens": pd.array([s.tokens_or_none for s in spent], dtype="Int64"),
+        "usage unknown": [s.unknown_runs for s in spent],
+        "est. cost": [s.cost_text for s in spent],
         "started": usage.local_times([t["started"] for t in threads], tz),
         "last activity": usage.local_times([t["last_activity"] for t in threads], tz),
     }
 )
+if made:  # what made each thread: chat (yours), replay, compare or eval
+    table.insert(2, "made by", [t["kind"] for t in threads])
 # A selection belongs to the rows it was made on: new criteria start with none.
 if ss.get("conv_table_criteria") != criteria:
     ss.pop("conv_table", None)
@@ -103,7 +120,12 @@ picked = st.dataframe(
     key="conv_table",
     on_select="rerun",
     selection_mode="multi-row",
-    column_config={"started": when, "last activity": when, "thread": st.column_config.NumberColumn(format="%d")},
+    column_config={
+        "started": when,
+        "last activity": when,
+        "thread": st.column_config.NumberColumn(format="%d"),
+        "usage unknown": st.column_config.NumberColumn(help=usage.UNKNOWN_HELP),
+    },
 )
 rows = [r for r in picked.selection.rows if r < len(threads)] if picked else []
 selected = [threads[r]["id"] for r in rows]
@@ -185,8 +207,25 @@ def cancel_delete() -> None:
     ss.pop("confirm_delete", None)
 
 
+def rename(thread_id: int) -> None:
+    key = f"conv_title.{thread_id}"
+    try:
+        renamed = ss.conn.store.rename_thread(thread_id, ss.get(key) or "")
+    except ValueError as exc:
+        ss.conv_rename_problem = (thread_id, str(exc))
+    except LookupError:
+        ss.conv_notice = [("error", "That conversation is no longer in the log: it was deleted elsewhere.")]
+    except LogError as exc:
+        ss.conv_rename_problem = (thread_id, exc.problem.message)
+    else:
+        ss[key] = ss[f"{key}.base"] = renamed.title
+
+
 actions = st.columns(3)
 if actions[0].button("Resume in playground", key="conv_resume", icon=":material/chat:", width="stretch"):
+    if thread.kind != "chat":  # continued by hand, a made thread joins the Playground's list
+        with contextlib.suppress(LookupError):  # deleted this instant: the Playground starts a new thread
+            guarded_write(store.set_thread_kind, thread.id, "chat")
     ss.assistant_id = thread.assistant_id
     ss.thread_id = thread.id
     ss.loaded_assistant = None  # reload the panel for this assistant, keeping this thread
@@ -195,6 +234,22 @@ if actions[0].button("Resume in playground", key="conv_resume", icon=":material/
 actions[1].button(
     "Delete…", key="conv_delete", icon=":material/delete:", width="stretch", on_click=ask_delete, args=(thread.id,)
 )
+with actions[2].popover("Rename…", icon=":material/edit:", width="stretch"):
+    title_key = f"conv_title.{thread.id}"
+    if title_key not in ss or ss[title_key] == ss.get(f"{title_key}.base"):  # untouched: follow the log
+        ss[title_key] = ss[f"{title_key}.base"] = thread.title
+    with st.form("conv_rename_form", border=False):
+        st.text_input(
+            "Title",
+            key=title_key,
+            placeholder="Named from its first message",
+            help=f"At most {store.MAX_TITLE} characters. Leave it empty to name it from its first message.",
+        )
+        if (problem := ss.pop("conv_rename_problem", None)) and problem[0] == thread.id:
+            st.error(markup.literal(problem[1]), icon=":material/error:")
+        st.form_submit_button(
+            "Save", key="conv_rename", type="primary", disabled=store.read_only, on_click=rename, args=(thread.id,)
+        )
 
 
 @st.dialog("Delete this conversation?", on_dismiss=cancel_delete)
