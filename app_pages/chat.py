@@ -17,7 +17,8 @@ from app_pages._common import (
     setup_panel,
 )
 from app_pages._panel import commit, config_panel
-from playground import editor, markup, turn
+from app_pages._place import place_box
+from playground import editor, markup, turn, worker
 from playground.errors import LogError
 from playground.store import Store
 from playground.tools import HANDLERS
@@ -95,23 +96,105 @@ def sidebar(conn: Connection, assistant_id: int) -> None:
             st.rerun()
 
         st.subheader("Threads")
-        if st.button("New thread", icon=":material/edit_square:", width="stretch", key="new_thread"):
-            ss.confirm_new_thread = True
-        threads = store.list_threads(assistant_id)
+        tz = st.context.timezone
+        # The open thread, if it is this owner's (a stale or forged id in the session finds nothing).
+        open_thread = store.get_thread(ss.thread_id) if ss.get("thread_id") else None
+        if open_thread is not None and open_thread.assistant_id != assistant_id:
+            open_thread = None
+        problem = ss.pop("rename_problem", None)  # (thread id, sentence) from the last Save
+        with st.container(horizontal=True, wrap=False, gap="small"):
+            if st.button("New thread", icon=":material/edit_square:", width="stretch", key="new_thread"):
+                ss.confirm_new_thread = True
+            if open_thread is not None:
+                with st.popover("Rename", help="Rename this thread", width="content"):
+                    rename_form(store, open_thread, problem[1] if problem and problem[0] == open_thread.id else None)
+        if open_thread is None and problem:
+            st.error(markup.literal(problem[1]), icon=":material/error:")  # the thread went away meanwhile
+        # Replays, compares and evaluations make threads too: they are on Conversations, not here.
+        query = st.text_input(
+            "Search threads",
+            key="thread_search",
+            type="search",
+            placeholder="Search titles and messages",
+            label_visibility="collapsed",
+        )
+        threads = store.list_threads(assistant_id, query=query)
         if not threads:
-            st.caption("No threads yet: send a message to start one.")
+            if query.strip():
+                st.caption(f"No thread matches “{markup.literal(query.strip())}”.")
+            else:
+                st.caption("No threads yet: send a message to start one.")
         for t in threads:
             current = t.id == ss.get("thread_id")
-            label = markup.literal((t.title or f"Thread #{t.id}")[:40])  # a title is someone's text
+            title = markup.literal(_short(t.title or f"Thread #{t.id}"))  # a title is someone's text
+            when = _when(t.updated_at, tz)  # grey would be unreadable on the open thread's colour
             if st.button(
-                label,
+                f"{title} · {when}" if current else f"{title} · :gray[{when}]",
                 key=f"thread.{t.id}",
                 type="primary" if current else "secondary",
-                help=f"Started {editor.clock(t.created_at, st.context.timezone)} · #{t.id}",
+                help=f"Last message {_when(t.updated_at, tz)} · started {_when(t.created_at, tz)} · #{t.id}",
                 width="stretch",
             ):
                 ss.thread_id = t.id
                 st.rerun()
+
+
+def rename_form(store: Store, thread, problem: str | None) -> None:
+    """The open thread's title: Enter or Save keeps it; a refusal is said under the field."""
+    key, base = f"rename.{thread.id}", f"rename.{thread.id}.base"
+    if key not in ss or ss[key] == ss.get(base):  # untouched: follow the log (named by a first message)
+        ss[key] = ss[base] = thread.title
+    with st.form("rename_form", border=False, enter_to_submit=True):
+        st.text_input(
+            "Title",
+            key=key,
+            placeholder="Named from its first message",
+            help=f"At most {Store.MAX_TITLE} characters. Leave it empty to name the thread from its first message.",
+        )
+        if problem:
+            st.error(markup.literal(problem), icon=":material/error:")
+        st.form_submit_button(
+            "Save",
+            key="rename_save",
+            type="primary",
+            disabled=store.read_only,
+            on_click=_rename,
+            args=(thread.id,),
+        )
+
+
+def _rename(thread_id: int) -> None:
+    key = f"rename.{thread_id}"
+    try:
+        renamed = ss.conn.store.rename_thread(thread_id, ss.get(key) or "")
+    except ValueError as exc:
+        ss.rename_problem = (thread_id, str(exc))
+    except LookupError:
+        ss.rename_problem = (thread_id, "This thread is no longer in the log: it was deleted elsewhere.")
+    except LogError as exc:
+        ss.rename_problem = (thread_id, exc.problem.message)
+    else:
+        ss[key] = ss[f"{key}.base"] = renamed.title
+
+
+def _short(title: str, limit: int = 40) -> str:
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+
+
+def _when(timestamp: float, timezone: str | None) -> str:
+    """When, as the thread list says it: editor.clock's "14:32" or "3 Nov 14:32", with the year when
+    it is not this one ("3 Mar 2025")."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    try:
+        zone = ZoneInfo(timezone) if timezone else None
+    except (KeyError, ValueError):
+        zone = None
+    when = dt.datetime.fromtimestamp(timestamp, zone)
+    if when.year != dt.datetime.now(zone).year:
+        return f"{when.day} {when:%b %Y}"
+    return editor.clock(timestamp, timezone)
 
 
 def _dismiss_new_thread() -> None:
@@ -204,44 +287,71 @@ def _keep_typed(run_id: int, call) -> None:
 HEARTBEAT_S = 0.25  # how soon a Stop click takes effect while no token arrives
 
 
-def stream_turn(the_turn: turn.Turn) -> None:
-    """Stream one reply into the chat; the log is settled even if the user navigates away."""
-    with st.chat_message("assistant", avatar=AVATARS["assistant"]):
+def stream_turn(the_turn: turn.Turn, *, in_place: bool = False) -> None:
+    """Start the turn on its worker and draw it; the turn goes on if the page goes away."""
+    follow(worker.launch(the_turn), in_place=in_place)
+
+
+def follow(live: worker.Live, *, in_place: bool = False) -> None:
+    """Draw a running turn: what has arrived, then the rest as it comes.
+
+    Leaving the page, a rerun or another tab interrupts only this drawing; Stop cancels the turn.
+    With `in_place`, a reply that completed plainly is drawn where it streamed, without a rerun
+    (each rerun re-sends the chat to the browser).
+    """
+    holder = st.empty()
+    with holder.container(), st.chat_message("assistant", avatar=AVATARS["assistant"]):
         body = st.container()
-        st.button("Stop", key="stop_turn", icon=":material/stop_circle:", help="Keeps what has arrived so far.")
+        st.button(
+            "Stop",
+            key="stop_turn",
+            icon=":material/stop_circle:",
+            help="Keeps what has arrived so far.",
+            on_click=_stop,
+            args=(live.run_id,),
+        )
         with body:
             # The typing line and then the reply share one slot: the first token replaces the line in
             # place. Removing the line and adding the text below it cost the browser ~18 ms per reply
             # (bench/stream_latency.py: 33.7 ms against 15.6 ms without the line).
             slot = st.empty()
             slot.caption(":material/more_horiz: typing")
-            beat = st.empty()  # stays empty; updating it lets Streamlit act on a Stop mid-reply
+            beat = st.empty()  # stays empty; updating it lets Streamlit act on a click mid-reply
 
         def deltas():
-            ticks, began = 0, time.monotonic()
-            for chunk in the_turn.text_deltas(heartbeat=HEARTBEAT_S):
+            ticks = 0
+            for chunk in live.chunks(heartbeat=HEARTBEAT_S):
                 if chunk:
                     ticks = -1
                     yield chunk
                 elif ticks >= 0:
-                    # Each update is also where Streamlit acts on a Stop click (an interruption point).
-                    waited = int(time.monotonic() - began)
+                    # Each update is also where Streamlit acts on a click (an interruption point).
+                    waited = int(time.time() - live.started_at)
                     clock = f" · {waited} s" if waited >= 3 else ""
                     slot.caption(f":material/more_horiz: typing{'.' * (ticks % 3 + 1)}{clock}")
                     ticks += 1
                 else:
                     beat.empty()
 
-        try:
-            with slot:
-                st.write_stream(markup.stream(deltas()), cursor="▌")  # images shown as text as they arrive
-        finally:
-            # A Stop click or any rerun interrupts the script here; close() logs the turn as stopped.
-            the_turn.close()
+        with slot:
+            st.write_stream(markup.stream(deltas()), cursor="▌")  # images shown as text as they arrive
+    done = live.done
+    if in_place and done is not None and done.status == "completed" and done.reply_id:
+        store: Store = ss.conn.store
+        reply, run = store.get_message(done.reply_id), store.get_run(live.run_id)
+        if reply is not None and run is not None:
+            with holder.container():
+                render_message(reply, show_error=True, run=run, made=store.run_files([run.id]))
+            return
     st.rerun()
 
 
-def send(conn: Connection, text: str) -> None:
+def _stop(run_id: int) -> None:
+    worker.stop(run_id)
+
+
+def send(conn: Connection, text: str, *, in_place: bool = True) -> None:
+    """Log the message and run the turn; `in_place` lets a plain reply be drawn without a rerun."""
     store = conn.store
     try:
         version = commit()
@@ -251,7 +361,8 @@ def send(conn: Connection, text: str) -> None:
             ss.pop(held_key(), None)
             st.rerun()
         store.set_unsent(ss.assistant_id, None)
-        if not ss.get("thread_id"):
+        fresh = not ss.get("thread_id")  # a new thread must reach the sidebar's list: that takes a rerun
+        if fresh:
             ss.thread_id = store.create_thread(ss.assistant_id).id
             st.query_params["thread"] = str(ss.thread_id)
         # Writes the message and its run in one go, before any request: refused, nothing is sent.
@@ -265,7 +376,7 @@ def send(conn: Connection, text: str) -> None:
     ss.pop(unsent_key(), None)
     ss.pop(held_key(), None)
     render_message(store.get_message(the_turn.user_message_id), show_error=False)
-    stream_turn(the_turn)
+    stream_turn(the_turn, in_place=in_place and not fresh)
 
 
 def retry(conn: Connection, message_id: int) -> None:
@@ -292,13 +403,13 @@ def held_key() -> str:
     return f"unsent_held.{ss.assistant_id}"
 
 
-def unsent_message(store: Store) -> None:
+def unsent_message(store: Store) -> bool:
     """A message not sent yet, kept until it is sent or dropped: in the log when the configuration had
     problems, in this browser session when the log itself could not take it (read-only, locked, full)."""
     held = ss.get(held_key())
     text = held or store.get_unsent(ss.assistant_id)
     if not text:
-        return
+        return False
     with st.container(border=True, key="unsent"):
         if held:
             st.warning(f"Not sent: {ss.get('unsent_problem', '')}", icon=":material/database:")
@@ -316,6 +427,7 @@ def unsent_message(store: Store) -> None:
         send_col, drop_col = st.columns(2)
         send_col.button("Send", key="send_unsent", type="primary", icon=":material/send:", on_click=_ask_send_unsent)
         drop_col.button("Discard", key="discard_unsent", icon=":material/delete:", on_click=_discard_unsent)
+    return True
 
 
 def _keep_unsent() -> None:
@@ -345,7 +457,10 @@ def chat(conn: Connection) -> None:
         head += f" · {markup.code(thread.conversation_id)}"
     st.caption(head)
 
-    if thread and not turn.settled(store, thread.id):
+    # A turn of this thread still running on its worker (started before a rerun, from another page
+    # or in another tab) is drawn below and followed; one of another process is waited for.
+    live = worker.running(thread.id) if thread else None
+    if thread and live is None and not turn.settled(store, thread.id):
         streaming_elsewhere(thread.id)
     retry_id = ss.pop("retry_id", None)
     box = st.container(height=560, key="history")
@@ -359,29 +474,39 @@ def chat(conn: Connection) -> None:
                 st.button("Start a new thread", key="gone_new_thread", on_click=_new_thread, type="primary")
             elif conn.key:
                 st.button("Retry", key="retry", icon=":material/refresh:", on_click=_ask_retry, args=(last_user.id,))
-    if ss.pop("unsent_retry", False):
+    warned = ss.pop("unsent_retry", False)
+    if warned:
         box.warning("Not sent: fix the configuration fields marked in red first.", icon=":material/edit_note:")
     with box:
-        unsent_message(store)
-        waiting = pending_calls(conn, ss.get("thread_id")) if conn.key else False
+        unsent_shown = unsent_message(store)
+        # While a continuation runs, its calls still read as waiting: they are not offered twice.
+        waiting = pending_calls(conn, ss.get("thread_id")) if conn.key and live is None else False
     if conn.key is None:
         setup_panel()
     if store.read_only:
         placeholder = "The log is read-only: nothing can be sent or saved"
+    elif live is not None:
+        placeholder = "A reply is being written: wait for it, or press Stop"
     elif waiting:
         placeholder = "Answer the function calls above first"
     else:
         placeholder = "Message the assistant (Enter sends, Shift+Enter for a new line)"
+    place_box(conn)  # a user or assistant message put into the thread without a run (app_pages/_place.py)
     prompt = st.chat_input(
         placeholder,
         key="prompt",
-        disabled=conn.key is None or waiting or store.read_only,
+        disabled=conn.key is None or waiting or store.read_only or live is not None,
         submit_mode="disable",
     )
     resend = ss.pop("sending_unsent", None)
-    if (prompt or resend) and conn.key:
+    if live is not None:
         with box:
-            send(conn, prompt or resend)
+            follow(live)
+    elif (prompt or resend) and conn.key:
+        with box:
+            # A box shown above (unsent text, a warning) would go stale under a reply drawn in place.
+            plain = bool(prompt) and not (unsent_shown or failed or warned)
+            send(conn, prompt or resend, in_place=plain)
     elif retry_id and conn.key:
         with box:
             retry(conn, retry_id)
@@ -389,10 +514,12 @@ def chat(conn: Connection) -> None:
 
 @st.fragment(run_every=1.0)
 def streaming_elsewhere(thread_id: int) -> None:
-    """A reply of this thread is streaming in another tab or session: redraw once it has ended."""
+    """A reply of this thread is being written by another app process on this log: redraw once it has ended."""
     if turn.settled(ss.conn.store, thread_id, timeout=0):
         st.rerun(scope="app")
-    st.caption(":material/more_horiz: A reply is still being written in another tab; it appears here when done.")
+    st.caption(
+        ":material/more_horiz: A reply is still being written by another app process; it appears here when done."
+    )
 
 
 def _ask_retry(message_id: int) -> None:

@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -228,6 +229,26 @@ class WireTap:
         self.listener.close()
 
 
+def kind(payload: str | bytes) -> str:
+    """What a frame Streamlit sent carries: an element by its type, a container, a reference to an
+    element the browser holds already (cached by hash), or a message about the run itself."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    try:
+        msg = ForwardMsg.FromString(payload if isinstance(payload, bytes) else payload.encode())
+    except Exception:
+        return "unreadable"
+    if msg.ref_hash:
+        return "reference to a cached element"
+    what = msg.WhichOneof("type") or "empty"
+    if what != "delta":
+        return what
+    delta = msg.delta.WhichOneof("type")
+    if delta == "new_element":
+        return f"element: {msg.delta.new_element.WhichOneof('type')}"
+    return f"delta: {delta}"
+
+
 class SocketBytes:
     """Counts the bytes of every websocket frame a page receives and sends (Streamlit's /_stcore/stream).
 
@@ -240,6 +261,7 @@ class SocketBytes:
         self.sent = 0
         self.frames_received = 0
         self.frames_sent = 0
+        self.kinds: Counter[str] = Counter()  # bytes received, by kind of ForwardMsg (see `kind`)
         page.on("websocket", self._attach)
 
     def _attach(self, ws: Any) -> None:
@@ -250,6 +272,7 @@ class SocketBytes:
     def _in(self, payload: str | bytes) -> None:
         self.received += len(payload)
         self.frames_received += 1
+        self.kinds[kind(payload)] += len(payload)
 
     def _out(self, payload: str | bytes) -> None:
         self.sent += len(payload)

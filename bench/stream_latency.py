@@ -69,11 +69,14 @@ class Result:
     received: list[int] = field(default_factory=list)  # bytes per turn after the first
     idle_requests_per_min: list[float] = field(default_factory=list)  # one per round
     idle_bytes_per_min: list[float] = field(default_factory=list)
+    kinds: dict[str, int] = field(default_factory=dict)  # bytes over the turns after the first, by kind
 
     def add(self, other: Result) -> None:
         for key, value in asdict(other).items():
             if isinstance(value, list):
                 getattr(self, key).extend(value)
+        for what, size in other.kinds.items():
+            self.kinds[what] = self.kinds.get(what, 0) + size
 
 
 def history(server: OpenAIServer, messages: int) -> str:
@@ -107,6 +110,7 @@ def run_turns(
         page.evaluate(f"window.__marker = {marker!r}")
         tap.watch = marker.encode()
         requests, received = len(server.requests), wire.received
+        kinds_before = dict(wire.kinds)
         box.fill(f"question {i}")
         box.press("Enter")
         page.wait_for_function(f"window.__seen[{marker!r}] !== undefined", timeout=30_000)
@@ -120,6 +124,8 @@ def run_turns(
         result.wire.append(tap.seen_at[tap.watch] * 1000 - sent)
         result.requests.append(len(server.requests) - requests)
         result.received.append(wire.received - received)
+        for what, size in wire.kinds.items():
+            result.kinds[what] = result.kinds.get(what, 0) + size - kinds_before.get(what, 0)
 
 
 def measure(
@@ -215,6 +221,12 @@ def report(results: dict[str, Result], args: argparse.Namespace, where: str) -> 
             n = len(r.delays) // args.repeat
             each = [statistics.median(r.delays[i : i + n]) for i in range(0, len(r.delays), n)]
             print(f"  first token to screen, median of each round: {', '.join(f'{x:.1f}' for x in each)} ms")
+        if r.kinds:
+            print(f"\n{LABELS[name]}: bytes to the browser per turn, by what they carry (mean over the turns)\n")
+            print("| what | bytes per turn |\n|---|---:|")
+            for what, size in sorted(r.kinds.items(), key=lambda kv: -kv[1]):
+                if size / len(r.received) >= 50:
+                    print(f"| {what} | {size / len(r.received):,.0f} |")
 
 
 def plot(results: dict[str, Result], args: argparse.Namespace, where: str) -> Path:

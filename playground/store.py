@@ -14,6 +14,7 @@ import re
 import sqlite3
 import threading
 import time
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -718,15 +719,80 @@ class Store:
             ).fetchone()
         return Thread(*row) if row else None
 
-    def list_threads(self, assistant_id: int, limit: int = 50) -> list[Thread]:
+    def list_threads(
+        self,
+        assistant_id: int,
+        limit: int = 50,
+        *,
+        kinds: tuple[str, ...] | None = ("chat",),
+        query: str | None = None,
+    ) -> list[Thread]:
+        """An assistant's threads, latest activity first: by default only its chat threads (None: every
+        kind, also those replays, compares and evaluations made).
+
+        `query` (the sidebar's search; blank means none) keeps the threads whose title holds every
+        word (any case, accents ignored) or that have a message matching the words (full-text search,
+        as on Conversations). Both run in one SQL query over all the assistant's threads.
+        """
         self._owned(assistant_id)
+        where, params = ["assistant_id = ?"], [assistant_id]
+        if kinds is not None:
+            where.append(f"kind IN ({', '.join('?' for _ in kinds) or 'NULL'})")
+            params.extend(kinds)
+        words = [_folded(w) for w in (query or "").split()]
+        if words:
+            found = " AND ".join("instr(folded(title), ?) > 0" for _ in words)
+            params.extend(words)
+            if fts := fts_query(query or ""):  # words with no letters (only "?!") match titles only
+                found += (
+                    " OR id IN (SELECT m.thread_id FROM messages_fts f JOIN messages m ON m.id = f.rowid "
+                    "WHERE messages_fts MATCH ?)"
+                )
+                params.append(fts)
+            where.append(f"({found})")
+        sql = (
+            "SELECT id, assistant_id, conversation_id, title, created_at, updated_at, api, kind FROM threads "
+            f"WHERE {' AND '.join(where)} ORDER BY updated_at DESC, id DESC LIMIT ?"
+        )
         with self.db() as db:
-            rows = db.conn.execute(
-                "SELECT id, assistant_id, conversation_id, title, created_at, updated_at, api, kind FROM threads "
-                "WHERE assistant_id = ? ORDER BY updated_at DESC, id DESC LIMIT ?",
-                (assistant_id, limit),
-            ).fetchall()
+            db.conn.create_function("folded", 1, _folded, deterministic=True)
+            rows = db.conn.execute(sql, [*params, limit]).fetchall()
         return [Thread(*r) for r in rows]
+
+    MAX_TITLE = 100  # characters in a thread's title
+    THREAD_KINDS = ("chat", "replay", "compare", "eval")
+
+    def rename_thread(self, thread_id: int, title: str) -> Thread:
+        """Name a thread: one line (spaces tidied, control characters dropped), at most MAX_TITLE
+        characters, else ValueError. An empty title gives the thread back its automatic name, the start
+        of its first message (none yet: the first message names it). Renaming is not activity: the
+        thread keeps its place in the lists."""
+        thread = self.get_thread(thread_id)
+        if thread is None:
+            raise LookupError(f"No thread {thread_id} for this owner.")
+        title = " ".join("".join(ch for ch in str(title) if unicodedata.category(ch) != "Cc" or ch.isspace()).split())
+        if len(title) > self.MAX_TITLE:
+            raise ValueError(f"A title holds at most {self.MAX_TITLE} characters; this one has {len(title)}.")
+        with self.write() as db:
+            if not title:
+                first = db.conn.execute(
+                    "SELECT content FROM messages WHERE thread_id = ? AND role = 'user' ORDER BY id LIMIT 1",
+                    (thread_id,),
+                ).fetchone()
+                title = _title(first[0]) if first else ""
+            db.conn.execute("UPDATE threads SET title = ? WHERE id = ?", (title, thread_id))
+        thread.title = title
+        return thread
+
+    def set_thread_kind(self, thread_id: int, kind: str) -> None:
+        """Say what a thread is now: a compare or replay thread continued in the Playground becomes a
+        chat thread, so it is listed there like the user's own."""
+        if kind not in self.THREAD_KINDS:
+            raise ValueError(f"Unknown thread kind {kind!r}.")
+        if self.get_thread(thread_id) is None:
+            raise LookupError(f"No thread {thread_id} for this owner.")
+        with self.write() as db:
+            db.conn.execute("UPDATE threads SET kind = ? WHERE id = ?", (kind, thread_id))
 
     def set_thread_api(self, thread_id: int, api: str) -> None:
         """Fix the way a thread runs its turns; its first turn does it, once."""
@@ -764,6 +830,44 @@ class Store:
                 "UPDATE threads SET updated_at = ?, title = CASE WHEN title = '' AND ? = 'user' "
                 "THEN ? ELSE title END WHERE id = ?",
                 (now, role, _title(content), thread_id),
+            )
+        return cur.lastrowid
+
+    def place_message(self, thread_id: int, role: str, text: str) -> int:
+        """Put a user or assistant message into a thread by hand, to set up a situation: logged like
+        any other (complete, with no run and no version), marked placed, and sent with the next turn.
+
+        Raises ValueError, in one sentence, for another role, empty text, or while the thread cannot
+        take one: a reply is being written, or the model waits for function outputs (the message
+        would land between the calls and their answers). LookupError for another owner's thread.
+        """
+        if role not in ("user", "assistant"):
+            raise ValueError("A placed message is the user's or the assistant's.")
+        if not text.strip():
+            raise ValueError("Type the message to place.")
+        if self.get_thread(thread_id) is None:
+            raise LookupError(f"No thread {thread_id}.")
+        now = time.time()
+        with self.write() as db:
+            # Checked in the write transaction: no turn can start or end between the check and the insert.
+            last = db.conn.execute(
+                "SELECT status FROM runs WHERE thread_id = ? AND status IN ('in_progress', 'completed', "
+                "'requires_action') ORDER BY (status = 'in_progress') DESC, id DESC LIMIT 1",
+                (thread_id,),
+            ).fetchone()
+            if last and last[0] == "in_progress":
+                raise ValueError("A reply is being written: place the message once it has ended.")
+            if last and last[0] == "requires_action":
+                raise ValueError("The model is waiting for function outputs: answer them before placing a message.")
+            cur = db.conn.execute(
+                "INSERT INTO messages (thread_id, role, content, status, created_at, placed) "
+                "VALUES (?, ?, ?, 'complete', ?, 1)",
+                (thread_id, role, text, now),
+            )
+            db.conn.execute(
+                "UPDATE threads SET updated_at = ?, title = CASE WHEN title = '' AND ? = 'user' "
+                "THEN ? ELSE title END WHERE id = ?",
+                (now, role, _title(text), thread_id),
             )
         return cur.lastrowid
 
@@ -1146,16 +1250,19 @@ class Store:
         until: float | None = None,
         thread_ids: list[int] | None = None,
         limit: int = LISTED,
+        kinds: tuple[str, ...] | None = ("chat",),
     ) -> list[dict[str, Any]]:
         """Threads with their assistant, versions, turns, tokens per model and activity, newest first.
 
         `query` keeps the threads with a message matching it (full-text search, in SQL with the
         other filters, so a filtered search never misses a thread); `conversation_ids` counts them all.
+        `kinds` keeps the threads made that way: chat only by default, None for every kind (replays,
+        compares and evaluations make threads too).
         """
-        where, params = self._thread_where(query, assistant_id, version_id, model, since, until, thread_ids)
+        where, params = self._thread_where(query, assistant_id, version_id, model, since, until, thread_ids, kinds)
         sql = f"""
             SELECT t.id, t.title, t.assistant_id, a.name AS assistant, t.conversation_id,
-                   t.created_at AS started, t.updated_at AS last_activity
+                   t.created_at AS started, t.updated_at AS last_activity, t.kind
             FROM threads t JOIN assistants a ON a.id = t.assistant_id
             WHERE {where}
             ORDER BY t.updated_at DESC, t.id DESC LIMIT ?
@@ -1181,16 +1288,19 @@ class Store:
             ):
                 versions.setdefault(thread_id, []).append(number)
             tokens: dict[int, list[tuple[str, int, int]]] = {}
-            for thread_id, run_model, inp, out in db.conn.execute(
-                f"SELECT thread_id, model, SUM(COALESCE(input_tokens, 0)), SUM(COALESCE(output_tokens, 0)) "
-                f"FROM runs WHERE thread_id IN ({marks}) GROUP BY thread_id, model",
+            runs_usage: dict[int, list[tuple[str, int, int, int, int]]] = {}
+            for thread_id, run_model, runs, unknown, inp, out in db.conn.execute(
+                f"SELECT thread_id, model, {_usage_columns()} FROM runs WHERE thread_id IN ({marks}) "
+                "GROUP BY thread_id, model",
                 ids,
             ):
                 tokens.setdefault(thread_id, []).append((run_model, inp, out))
+                runs_usage.setdefault(thread_id, []).append((run_model, runs, unknown, inp, out))
         for t in threads:
             t["turns"] = turns.get(t["id"], 0)
             t["versions"] = versions.get(t["id"], [])
-            t["tokens_by_model"] = tokens.get(t["id"], [])
+            t["tokens_by_model"] = tokens.get(t["id"], [])  # (model, input, output) of runs with known usage
+            t["usage_by_model"] = runs_usage.get(t["id"], [])  # usage.ModelUsage rows, unknown runs counted
         return threads
 
     def search(
@@ -1241,21 +1351,25 @@ class Store:
             return [dict(r) for r in db.query(sql, [self.owner, match, match, RANK_WINDOW - 1, limit])]
 
     def usage_by_assistant(self) -> dict[int, dict[str, Any]]:
-        """Per assistant: finished runs and tokens per model, summed in SQL (the Assistants table)."""
-        sql = """
-            SELECT t.assistant_id, r.model, COUNT(*), SUM(COALESCE(r.input_tokens, 0)),
-                   SUM(COALESCE(r.output_tokens, 0))
+        """Per assistant: finished runs and tokens per model, summed in SQL (the Assistants table).
+        Tokens are those of the runs whose usage is known; `unknown_runs` counts the others."""
+        sql = f"""
+            SELECT t.assistant_id, r.model, {_usage_columns("r.")}
             FROM runs r JOIN threads t ON t.id = r.thread_id
             JOIN assistants a ON a.id = t.assistant_id AND a.owner = ?
             WHERE r.status != 'in_progress' GROUP BY t.assistant_id, r.model
         """
         out: dict[int, dict[str, Any]] = {}
         with self.db() as db:
-            for assistant_id, model, runs, inp, outp in db.conn.execute(sql, (self.owner,)):
-                row = out.setdefault(assistant_id, {"runs": 0, "tokens": 0, "by_model": []})
+            for assistant_id, model, runs, unknown, inp, outp in db.conn.execute(sql, (self.owner,)):
+                row = out.setdefault(
+                    assistant_id, {"runs": 0, "tokens": 0, "unknown_runs": 0, "by_model": [], "usage_by_model": []}
+                )
                 row["runs"] += runs
                 row["tokens"] += inp + outp
+                row["unknown_runs"] += unknown
                 row["by_model"].append((model, inp, outp))
+                row["usage_by_model"].append((model, runs, unknown, inp, outp))
         return out
 
     def models(self) -> list[str]:
@@ -1413,10 +1527,11 @@ class Store:
         model: str | None = None,
         since: float | None = None,
         until: float | None = None,
+        kinds: tuple[str, ...] | None = ("chat",),
     ) -> list[int]:
         """Every thread matching these filters (as `conversations`), newest first: the true total, and
         what an export of a filtered or searched set holds. Ids only, so 10,000 cost a few ms."""
-        where, params = self._thread_where(query, assistant_id, version_id, model, since, until, None)
+        where, params = self._thread_where(query, assistant_id, version_id, model, since, until, None, kinds)
         sql = f"""
             SELECT t.id FROM threads t JOIN assistants a ON a.id = t.assistant_id
             WHERE {where} ORDER BY t.updated_at DESC, t.id DESC
@@ -1433,9 +1548,13 @@ class Store:
         since: float | None,
         until: float | None,
         thread_ids: list[int] | None,
+        kinds: tuple[str, ...] | None = None,
     ) -> tuple[str, list[Any]]:
         """The WHERE clause over threads t and assistants a shared by the conversation queries."""
         where, params = ["a.owner = ?"], [self.owner]
+        if kinds is not None:
+            where.append(f"t.kind IN ({', '.join('?' for _ in kinds) or 'NULL'})")
+            params.extend(kinds)
         if query is not None:
             # A query with no words matches nothing (not everything): the user asked for a search.
             where.append(
@@ -1510,6 +1629,14 @@ def _title(text: str, limit: int = 60) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+def _folded(text: str | None) -> str:
+    """Text as a search compares it: case folded and accents dropped, as the full-text index does."""
+    if not text or text.isascii():
+        return (text or "").lower()
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 # Columns a run's updates may set: what a Run holds, less what identifies it, plus the stream's text
 # kept while a turn is open.
 RUN_UPDATABLE = frozenset(Run.__dataclass_fields__) - {"id", "thread_id", "created_at"} | {"partial"}
@@ -1521,6 +1648,17 @@ def _run_assignments(fields: dict[str, Any]) -> str:
     if unknown:
         raise ValueError(f"Unknown run fields: {sorted(unknown)}")
     return ", ".join(f"{k} = ?" for k in fields)
+
+
+def _usage_columns(r: str = "") -> str:
+    """Aggregates for a usage roll-up (runs table alias `r`): finished runs, those among them whose
+    tokens the server never reported (unknown, never summed as 0), and the tokens of the known ones."""
+    known = f"({r}input_tokens IS NOT NULL AND {r}output_tokens IS NOT NULL)"
+    return (
+        f"SUM({r}status != 'in_progress'), SUM({r}status != 'in_progress' AND NOT {known}), "
+        f"COALESCE(SUM(CASE WHEN {known} THEN {r}input_tokens END), 0), "
+        f"COALESCE(SUM(CASE WHEN {known} THEN {r}output_tokens END), 0)"
+    )
 
 
 def to_json(value: Any) -> str:

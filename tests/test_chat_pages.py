@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from playground import provider
 from tests.conftest import TEST_KEY
 from tests.openai_server import OpenAIServer
-from tests.pages import APP, add_function, chat_texts, create, texts
+from tests.pages import APP, add_function, chat_texts, create, texts, typed
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_a_new_user_chats_calls_a_function_compares_replays_and_exports(app, loc
     assert thread.api == "chat" and thread.conversation_id is None
 
     # Compare: both sides stream over Chat Completions.
-    app.text_area(key="cfg.instructions").input("Be thorough.").run()
+    typed(app, "cfg.instructions", "Be thorough.").run()
     app.button(key="save_version").click().run()
     open_page(app, "app_pages/compare.py")
     app.text_area(key="cmp_text").input("Same question").run()
