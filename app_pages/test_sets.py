@@ -117,8 +117,11 @@ if baseline:
 else:
     cols = st.columns(4)
     cols[0].metric("Failures", f"{this['failures']} of {this['inputs']}")
-    cols[1].metric("Tokens", f"{this['total tokens']:,}")
-    cols[2].metric("Estimated cost", usage.money(this["estimated cost"]))
+    # Results without reported usage are counted apart, never as 0 (usage.Tally).
+    tokens, left_out = this["tally"].tokens_parts()
+    cols[1].metric("Tokens", tokens, left_out or None, delta_color="orange", delta_arrow="off")
+    cost, left_out = this["tally"].cost_parts()
+    cols[2].metric("Estimated cost", cost, left_out or None, delta_color="orange", delta_arrow="off")
     latency = this["median latency ms"]
     cols[3].metric("Median latency", "—" if latency is None else f"{latency:,.0f} ms")
     st.caption("Pick a baseline to see both replays side by side, and each row beside its baseline.")

@@ -24,7 +24,8 @@ MAX_CASES = 200
 
 def parse_inputs(text: str) -> list[str]:
     """Hand-written inputs: separated by a line holding only `---` (so an input may span lines)."""
-    blocks, current = [], []
+    blocks: list[str] = []
+    current: list[str] = []
     for line in text.splitlines():
         if line.strip() == "---":
             blocks.append("\n".join(current))
@@ -142,8 +143,29 @@ def run(
 def row_cost(row: dict[str, Any], prices: dict[str, usage.Price]) -> float | None:
     """A result's estimated cost; None when its model has no price or its tokens were not reported."""
     if row.get("input_tokens") is None and row.get("output_tokens") is None:
-        return None if row.get("total_tokens") else 0.0
+        return 0.0 if _refused(row) else None
     return usage.cost(row.get("model") or "", row.get("input_tokens"), row.get("output_tokens"), prices)
+
+
+def _refused(row: dict[str, Any]) -> bool:
+    """Refused before the model wrote anything (a 4xx, a failed request): nothing was used, so no
+    usage is zero, not unknown. A cut or stopped reply without usage is unknown."""
+    return row.get("status") == "failed" and not row.get("output") and not row.get("total_tokens")
+
+
+def _tally(rows: list[dict[str, Any]], prices: dict[str, usage.Price]) -> usage.Tally:
+    """The results as a roll-up: usage a server never reported is counted apart, never as 0."""
+    per_model: dict[str, list[int]] = {}
+    for r in rows:
+        if _refused(r):
+            continue
+        n = per_model.setdefault(r.get("model") or "", [0, 0, 0, 0])
+        n[0] += 1
+        if r["input_tokens"] is None and r["output_tokens"] is None:
+            n[1] += 1
+        n[2] += r["input_tokens"] or 0
+        n[3] += r["output_tokens"] or 0
+    return usage.tally([(model, n[0], n[1], n[2], n[3]) for model, n in per_model.items()], prices)
 
 
 def _ms(value: float | None) -> int | None:
@@ -196,6 +218,7 @@ def totals(store: Store, replay_id: int, prices: dict[str, usage.Price] | None =
     rows = store.replay_results(replay_id)
     costs = [row_cost(r, prices) for r in rows]
     latencies = sorted(r["latency_ms"] for r in rows if r["latency_ms"] is not None)
+    tally = _tally(rows, prices)
     return {
         "inputs": len(rows),
         "completed": sum(r["status"] == "completed" for r in rows),
@@ -203,15 +226,22 @@ def totals(store: Store, replay_id: int, prices: dict[str, usage.Price] | None =
         "input tokens": sum(r["input_tokens"] or 0 for r in rows),
         "output tokens": sum(r["output_tokens"] or 0 for r in rows),
         "total tokens": sum(r["total_tokens"] or 0 for r in rows),
+        "usage unknown": tally.unknown_runs,
         "estimated cost": None if any(c is None for c in costs) else sum(costs),
         "median latency ms": statistics.median(latencies) if latencies else None,
+        "tally": tally,
     }
 
 
 def side_by_side(this: dict[str, Any], baseline: dict[str, Any]) -> list[dict[str, str]]:
     """Two replays' totals as rows (measure, this, baseline, change), formatted for reading."""
 
-    def show(key: str, value: Any) -> str:
+    def show(key: str, totals: dict[str, Any]) -> str:
+        value, tally = totals[key], totals["tally"]
+        if key == "total tokens" and tally.unknown_runs:
+            return tally.tokens_text  # "1,234 + 2 runs unknown": never a sum that counts them as 0
+        if key == "estimated cost" and (tally.unknown_runs or tally.unpriced_runs):
+            return tally.cost_text
         if value is None:
             return "no price" if key == "estimated cost" else "—"
         if key == "estimated cost":
@@ -223,6 +253,10 @@ def side_by_side(this: dict[str, Any], baseline: dict[str, Any]) -> list[dict[st
     def change(key: str, a: Any, b: Any) -> str:
         if a is None or b is None or key == "inputs":
             return ""
+        if key in ("total tokens", "estimated cost", "input tokens", "output tokens") and (
+            this["usage unknown"] or baseline["usage unknown"]
+        ):
+            return ""  # a difference with unknown parts on either side would be made up
         delta = a - b
         if key == "estimated cost":
             text = usage.money(abs(delta))
@@ -237,7 +271,7 @@ def side_by_side(this: dict[str, Any], baseline: dict[str, Any]) -> list[dict[st
         return sign + text + pct
 
     return [
-        {"measure": key.replace(" ms", ""), "this replay": show(key, this[key]), "baseline": show(key, baseline[key]),
+        {"measure": key.replace(" ms", ""), "this replay": show(key, this), "baseline": show(key, baseline),
          "change": change(key, this[key], baseline[key])}
-        for key in this
+        for key in this if key != "tally"
     ]  # fmt: skip

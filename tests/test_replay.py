@@ -192,3 +192,26 @@ def test_results_logged_before_migration_8_read_their_tokens_from_the_run(store,
     [row] = store.replay_results(result["replay_id"])
     run = store.get_run(result["run_id"])
     assert (row["input_tokens"], row["output_tokens"], row["model"]) == (run.input_tokens, run.output_tokens, run.model)
+
+
+def test_a_result_without_reported_usage_is_unknown_in_the_totals_not_zero(store, upstream, backend_factory):
+    a = store.create_assistant()
+    v1, _ = store.save_version(a.id, AssistantConfig(name="P", model="gpt-4.1-mini"))
+    set_id = replay.save(store, "Cut", ["one", "two", "three"])
+    upstream.script(
+        {"text": "A1", "usage": {"input_tokens": 1000, "output_tokens": 200}},
+        {"chunks": ["Half", " of", " it"], "cut_after": 1},  # cut: the server never said what it used
+        {"status": 400, "error": {"message": "nope", "param": "input"}},  # refused: nothing used
+    )
+    results = list(replay.run(store, backend_factory, set_id, v1))
+    prices = usage.load_prices()
+    rows = replay.compare_rows(store, results[0]["replay_id"], None, prices)
+    assert [r["status"] for r in rows] == ["completed", "incomplete", "failed"]
+    assert rows[1]["cost"] is None and rows[2]["cost"] == 0.0
+    totals = replay.totals(store, results[0]["replay_id"], prices)
+    assert totals["usage unknown"] == 1
+    assert totals["tally"].tokens_text == "1,200 + 1 run unknown"
+    assert totals["tally"].cost_text.endswith("+ 1 run unknown") and totals["tally"].cost_text.startswith("$")
+    summary = {r["measure"]: r for r in replay.side_by_side(totals, totals)}
+    assert summary["total tokens"]["this replay"] == "1,200 + 1 run unknown"
+    assert summary["total tokens"]["change"] == ""  # no difference made up from unknown parts
