@@ -403,7 +403,9 @@ def _check_shape(value: Any, shape: Any, path: str, problems: list[FieldError]) 
         if not isinstance(value, dict):
             problems.append(FieldError(path or "config", f"must be an object, not {_kind(value)}"))
             return
-        for key, item in value.items() if shape.fields is not None else ():
+        if shape.fields is None:  # any keys (metadata)
+            return
+        for key, item in value.items():
             where = f"{path}.{key}" if path else key
             if key in shape.fields:
                 _check_shape(item, shape.fields[key], where, problems)

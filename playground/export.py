@@ -208,7 +208,7 @@ def csv_text(columns: Iterable[str], rows: Iterable[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def read_csv(text: str) -> list[dict[str, str]]:
+def read_csv(text: str) -> list[dict[str, str | None]]:
     """A CSV written by `csv_text`, with the apostrophe each neutralised cell got taken off again."""
     return [{k: _restore(v) for k, v in row.items()} for row in csv.DictReader(io.StringIO(text, newline=""))]
 

@@ -11,7 +11,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from playground.assistant import (
     EMPTY_OBJECT_SCHEMA,
@@ -170,7 +170,7 @@ def _number(value: Any, what: str, notes: list[str]) -> float | None:
     return None
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
     try:

@@ -258,7 +258,8 @@ def steps(
             text = "".join(p.get("text") or p.get("refusal") or "" for p in item.get("content") or [])
             out.append({"step": "message", "text": text, "status": item.get("status")})
         elif kind == "function_call":
-            row = by_call.get(item.get("call_id"))
+            call_id = item.get("call_id")
+            row = by_call.get(call_id) if call_id is not None else None
             out.append(
                 {
                     "step": f"function call: {item.get('name')}",
