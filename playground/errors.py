@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,12 +92,14 @@ def opened_for_reading(kind: str, path: str | Path, *, by_setting: bool = False)
     )
 
 
-def needs_upgrade(path: str | Path, schema: int, latest: int, cause: Problem) -> Problem:
-    """A log too old for this app that cannot be upgraded now (read-only or locked)."""
+def needs_upgrade(path: str | Path, pending: Sequence[str], cause: Problem) -> Problem:
+    """A log too old for this app that cannot be upgraded now (read-only or locked); `pending` names
+    the migrations it still needs, oldest first."""
     state = "locked by another program" if cause.kind == "db_locked" else "read-only"
+    named = ", ".join(pending[:3]) + (f" and {len(pending) - 3} more" if len(pending) > 3 else "")
     return Problem(
         cause.kind,
-        f"The log at {path} needs upgrading (schema {schema} to {latest}) but is {state}: "
+        f"The log at {path} needs upgrading (pending migrations {named}) but is {state}: "
         "make it writable (or close the other program) and reload.",
     )
 

@@ -84,6 +84,18 @@ def db_max_mb() -> float | None:
     return _number("PLAYGROUND_DB_MAX_MB")
 
 
+# A turn in progress holds a lease on its run, renewed every third of this while the turn runs (with
+# or without text arriving). A run whose lease ran out lost its process, and whichever app process on
+# the log sweeps next recovers it; a live turn of another process is never touched.
+RUN_LEASE_S = 30.0
+
+
+def run_lease_s() -> float:
+    """Seconds a turn's lease on its run lasts: $PLAYGROUND_RUN_LEASE_S (a finite number above 0), else 30."""
+    value = _number("PLAYGROUND_RUN_LEASE_S")
+    return value if value and math.isfinite(value) else RUN_LEASE_S
+
+
 def _number(name: str) -> float | None:
     try:
         value = float(os.environ[name])

@@ -3,19 +3,33 @@
 Every operation opens its own connection. Streamlit runs each rerun and each session on its own
 thread, and a shared sqlite3 handle fails across threads; opening SQLite costs microseconds.
 WAL lets readers carry on while one session writes.
+
+The schema is `MIGRATIONS`, a list of named SQL steps run in order at open. Each runs in its own
+transaction together with its row in `_migrations` (name, applied_at), so a file is always at one
+migration or the next, never in between, and the record says which ran. A file from before the record
+existed counted its migrations in `PRAGMA user_version`; the first open gives it the record (the first
+that-many names, applied_at NULL) without running them. `user_version` is still set to the count, in
+the same transaction: a build from before the record reads only it, so it sees a newer file as up to
+date instead of running `create_tables` again. New steps go at the end; a name, once shipped, stays.
+
+A run in progress holds a lease (`runs.lease_until`, on the database's clock), renewed by its
+process's keeper thread while the turn runs, whether text arrives or not. Any process recovers only
+runs whose lease has expired (at open, on the keeper's timer, and when a page polls a thread), so
+several app processes can share one file without closing each other's live turns.
 """
 
 from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import re
 import sqlite3
 import threading
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +41,29 @@ from playground import settings
 from playground.assistant import AssistantConfig
 from playground.errors import LogError, Problem, log_problem, needs_upgrade, opened_for_reading
 
+logger = logging.getLogger(__name__)
+
 LOCAL_OWNER = "local"
 
-# Each entry moves the schema one step; PRAGMA user_version records how far a file has come.
-MIGRATIONS: list[str] = [
-    """
+
+@dataclass(frozen=True)
+class Migration:
+    """One step of the schema: `sql` (a script) and the `name` the `_migrations` table records it by."""
+
+    name: str  # says what the step does; unique, and never renamed once shipped
+    sql: str
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name):  # it is spliced into the step's script
+            raise ValueError(f"Migration names are lower_snake_case: {self.name!r}")
+
+
+# Each entry moves the schema one step, in order; the `_migrations` table records which a file has had.
+MIGRATIONS: list[Migration] = [
+    # 1: the first schema: assistants, their versions and drafts, threads, runs and messages.
+    Migration(
+        "create_tables",
+        """
     CREATE TABLE assistants (
         id INTEGER PRIMARY KEY,
         owner TEXT NOT NULL,
@@ -98,8 +130,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX messages_thread ON messages(thread_id, id);
     """,
+    ),
     # 2: function calls a turn ended with, and how each was answered (by hand or by a handler).
-    """
+    Migration(
+        "tool_calls",
+        """
     CREATE TABLE tool_calls (
         id INTEGER PRIMARY KEY,
         run_id INTEGER NOT NULL REFERENCES runs(id),
@@ -116,13 +151,19 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX tool_calls_run ON tool_calls(run_id);
     """,
+    ),
     # 3: the reply so far, checkpointed while it streams, so a killed process loses at most a second.
-    """
+    Migration(
+        "partial_replies",
+        """
     ALTER TABLE runs ADD COLUMN partial TEXT;
     """,
+    ),
     # 4: uploaded files (for file search and the code interpreter), the vector stores made here, and
     # the files a turn's code generated, fetched once: containers expire upstream, the log does not.
-    """
+    Migration(
+        "files",
+        """
     CREATE TABLE vector_stores (
         id TEXT PRIMARY KEY,
         owner TEXT NOT NULL,
@@ -154,8 +195,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX run_files_run ON run_files(run_id);
     """,
+    ),
     # 5: full-text search over messages (FTS5, kept in step by triggers), and threads by activity.
-    """
+    Migration(
+        "message_search",
+        """
     CREATE VIRTUAL TABLE messages_fts USING fts5(
         content, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
     );
@@ -173,8 +217,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX threads_updated ON threads(updated_at);
     CREATE INDEX runs_model ON runs(model, thread_id);
     """,
+    ),
     # 6: test sets (inputs to replay) and replays of them on a version, with a result per input.
-    """
+    Migration(
+        "test_sets",
+        """
     CREATE TABLE test_sets (
         id INTEGER PRIMARY KEY,
         owner TEXT NOT NULL,
@@ -213,40 +260,66 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX replay_results_replay ON replay_results(replay_id);
     """,
+    ),
     # 7: a message the user typed but could not send (the configuration had problems) is kept with
     # the draft, so a reload does not lose it; a run keeps the kind of its failure, so the page can
     # offer the right action (a new thread when the conversation is gone) without matching text.
-    """
+    Migration(
+        "unsent_and_run_problems",
+        """
     ALTER TABLE drafts ADD COLUMN unsent TEXT;
     ALTER TABLE runs ADD COLUMN problem TEXT;
     """,
+    ),
     # 8: a test set may come from several conversations (each case keeps the thread it came from, and
     # a conversation-mode replay runs each source thread's inputs in order on a thread of its own);
     # a replay result keeps its token split and model, so its cost survives deleting the thread it ran on.
-    """
+    Migration(
+        "case_sources_and_result_costs",
+        """
     ALTER TABLE test_cases ADD COLUMN source_thread_id INTEGER;
     ALTER TABLE replay_results ADD COLUMN input_tokens INTEGER;
     ALTER TABLE replay_results ADD COLUMN output_tokens INTEGER;
     ALTER TABLE replay_results ADD COLUMN model TEXT;
     """,
+    ),
     # 9: the way a thread runs its turns (conversations: upstream keeps it; chat: the log resends it),
     # fixed by its first turn, so pointing the app at another server never mixes the two in one thread.
-    """
+    Migration(
+        "thread_api",
+        """
     ALTER TABLE threads ADD COLUMN api TEXT;
     """,
+    ),
     # 10: how many of the oldest turns a chat turn left out because the server's context was full,
     # so the reply and its trace say so instead of pretending the model saw the whole thread.
-    """
+    Migration(
+        "dropped_turns",
+        """
     ALTER TABLE runs ADD COLUMN dropped_turns INTEGER;
     """,
+    ),
     # 11: what made a thread (chat, or a replay / compare / evaluation run), so made threads stay out
     # of the chat's list; and messages placed by hand into a thread (sent with the next turn, never
     # passed off as model output). Replays made before this are found through their results.
-    """
+    Migration(
+        "thread_kind_and_placed",
+        """
     ALTER TABLE threads ADD COLUMN kind TEXT NOT NULL DEFAULT 'chat';
     UPDATE threads SET kind = 'replay' WHERE id IN (SELECT thread_id FROM replay_results WHERE thread_id IS NOT NULL);
     ALTER TABLE messages ADD COLUMN placed INTEGER NOT NULL DEFAULT 0;
     """,
+    ),
+    # 12: a run in progress holds a lease (unix seconds on the database's clock) that its process renews
+    # while the turn runs; a lease run out means the process died, and any process then recovers the run.
+    # Runs left in progress from before have none: they count as expired.
+    Migration(
+        "run_leases",
+        """
+    ALTER TABLE runs ADD COLUMN lease_until REAL;
+    CREATE INDEX runs_in_progress ON runs(lease_until) WHERE status = 'in_progress';
+    """,
+    ),
 ]
 
 MESSAGE_STATUSES = ("complete", "incomplete", "failed")
@@ -264,8 +337,14 @@ _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
 # Logs whose writes at open were skipped (locked or read-only); later opens retry without waiting.
 _skipped: set[str] = set()
-# Runs still "in progress" from before this process started were cut off by a crash or restart.
-_PROCESS_STARTED = time.time()
+# Now in unix seconds on the database's clock, with a fraction (SQLite 3.40 has no unixepoch('subsec')).
+# Leases are written and compared with it, never with a process's clock.
+DB_NOW = "((julianday('now') - 2440587.5) * 86400.0)"
+# A blank assistant an anonymous session made is forgotten at open once it is this old: another app
+# process on the log may still be showing it to its session, so "made before this process" is no test.
+BLANK_SESSION_AGE_S = 24 * 3600.0
+# The runs whose process died: in progress, with a lease run out (or none, from before leases).
+_EXPIRED = f"status = 'in_progress' AND (lease_until IS NULL OR lease_until < {DB_NOW})"
 
 
 @dataclass
@@ -446,7 +525,7 @@ class Store:
             db.conn.commit()
 
     def _migrate(self) -> None:
-        """The writes done at open: migrations, closing interrupted turns, dropping blank assistants.
+        """The writes done at open: migrations, recovering turns whose lease ran out, dropping blank assistants.
 
         A log that cannot take them (read-only, or locked by another program) opens for reading, with
         `problem` saying why, unless its schema is too old to read; the next open tries them again.
@@ -464,35 +543,39 @@ class Store:
             if key in _migrated:
                 return
             self._make_folder()
-            current = self.schema_version()  # a file that is not a database says so here
+            pending = self.pending_migrations()  # a file that is not a database says so here
             if self.read_only:
                 cause = opened_for_reading("db_read_only", self.path, by_setting=settings.db_read_only())
-                if current < len(MIGRATIONS):
-                    raise LogError(needs_upgrade(self.path, current, len(MIGRATIONS), cause))
+                if pending:
+                    raise LogError(needs_upgrade(self.path, pending, cause))
                 self.problem = cause
                 return
             if key in _skipped:
                 self._wait = 0  # known to be locked: a page should not wait for it on every rerun
             try:
                 with self.db() as db:
-                    db.conn.execute("PRAGMA journal_mode = WAL")
-                    for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
-                        db.conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
-                self.recover_interrupted_runs(before=_PROCESS_STARTED)
-                self.forget_empty_sessions(before=_PROCESS_STARTED)
+                    self._use_wal(db.conn)
+                    self._record_user_version(db.conn)
+                    for position, migration in enumerate(MIGRATIONS, start=1):
+                        if migration.name in pending:
+                            self._run_migration(db.conn, migration, position)
+                # Runs of a process that died (their lease ran out); never a live turn of another process.
+                self.recover_expired_runs(spare=_held_here(self.path))
+                self.forget_empty_sessions(before=time.time() - BLANK_SESSION_AGE_S)
             except LogError as exc:
                 if exc.problem.kind not in ("db_locked", "db_read_only"):
                     raise
                 _skipped.add(key)
                 self.problem = opened_for_reading(exc.problem.kind, self.path)
                 self.read_only = exc.problem.kind == "db_read_only"
-                if current < len(MIGRATIONS):
-                    raise LogError(needs_upgrade(self.path, current, len(MIGRATIONS), exc.problem)) from exc
+                if pending:
+                    raise LogError(needs_upgrade(self.path, pending, exc.problem)) from exc
                 return
             finally:
                 self._wait = self.busy_timeout
             _skipped.discard(key)
             _migrated.add(key)
+            _keep_leases(self)  # renews this process's leases and sweeps expired ones from now on
 
     def _make_folder(self) -> None:
         folder = self.path.parent
@@ -503,9 +586,82 @@ class Store:
             cause = failed if blocker is None else NotADirectoryError(errno.ENOTDIR, f"{blocker} is a file")
             raise LogError(log_problem(cause, self.path) or Problem("db_unreachable", str(cause))) from failed
 
-    def schema_version(self) -> int:
+    def applied_migrations(self) -> list[str]:
+        """The names of the migrations this file has had, in the order they ran (for a file from before
+        the `_migrations` record: the first `PRAGMA user_version` of `MIGRATIONS`)."""
         with self.db() as db:
-            return db.conn.execute("PRAGMA user_version").fetchone()[0]
+            return self._applied(db.conn)
+
+    def pending_migrations(self) -> list[str]:
+        """The names of the migrations this file still needs, in the order they will run."""
+        applied = set(self.applied_migrations())
+        return [m.name for m in MIGRATIONS if m.name not in applied]
+
+    @staticmethod
+    def _has_record(conn: sqlite3.Connection) -> bool:
+        found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'")
+        return bool(found.fetchall())  # read to the end: no statement left holding a read lock
+
+    def _use_wal(self, conn: sqlite3.Connection) -> None:
+        """Switch a file to WAL. Processes opening a new file at once can make SQLite refuse the switch
+        at once rather than wait (to avoid a deadlock between two readers wanting to write), so the
+        switch is tried again, within the busy timeout, as the busy handler would have."""
+        deadline = time.monotonic() + self._wait
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL").fetchall()
+                return
+            except sqlite3.OperationalError as exc:
+                code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+                if code not in (5, 6) or time.monotonic() >= deadline:  # SQLITE_BUSY, SQLITE_LOCKED
+                    raise
+                time.sleep(0.01)
+
+    @classmethod
+    def _applied(cls, conn: sqlite3.Connection) -> list[str]:
+        if cls._has_record(conn):
+            return [name for (name,) in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
+        count = conn.execute("PRAGMA user_version").fetchone()[0]
+        return [m.name for m in MIGRATIONS[:count]]
+
+    @classmethod
+    def _record_user_version(cls, conn: sqlite3.Connection) -> None:
+        """Give a file without the `_migrations` record one: the names of its first `PRAGMA user_version`
+        migrations, with applied_at NULL (they ran before the record, when is not known), not run again.
+        One transaction, checked again under the write lock, so two processes at once make one record."""
+        if cls._has_record(conn):
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if not cls._has_record(conn):
+                names = cls._applied(conn)
+                conn.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at REAL)")
+                conn.executemany("INSERT INTO _migrations (name, applied_at) VALUES (?, NULL)", [(n,) for n in names])
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+    @classmethod
+    def _run_migration(cls, conn: sqlite3.Connection, migration: Migration, position: int) -> None:
+        """Run one migration, its row in `_migrations` and `user_version` (its position) in one
+        transaction: all of it lands, or none. The row goes first, so a process that waited for the lock
+        while another ran this same step fails on the name before touching the schema, and moves on."""
+        script = (
+            "BEGIN IMMEDIATE;\n"
+            f"INSERT INTO _migrations (name, applied_at) VALUES ('{migration.name}', {time.time()!r});\n"
+            f"{migration.sql}\n;\n"
+            f"PRAGMA user_version = {position};\n"
+            "COMMIT;"
+        )
+        try:
+            conn.executescript(script)
+        except sqlite3.Error:
+            if conn.in_transaction:
+                conn.rollback()
+            if migration.name in cls._applied(conn):
+                return
+            raise
 
     # -- assistants ---------------------------------------------------------------------------
 
@@ -523,7 +679,7 @@ class Store:
                 "INSERT INTO drafts (assistant_id, config, updated_at) VALUES (?, ?, ?)",
                 (assistant_id, config.to_json(), now),
             )
-        return Assistant(assistant_id, config.name, now, now)
+        return Assistant(_inserted(assistant_id), config.name, now, now)
 
     def get_assistant(self, assistant_id: int) -> Assistant | None:
         with self.db() as db:
@@ -695,7 +851,7 @@ class Store:
             db.conn.execute(
                 "UPDATE assistants SET name = ?, updated_at = ? WHERE id = ?", (config.name, now, assistant_id)
             )
-        return Version(cur.lastrowid, assistant_id, number, config, note, now), True
+        return Version(_inserted(cur.lastrowid), assistant_id, number, config, note, now), True
 
     # -- threads ------------------------------------------------------------------------------
 
@@ -708,7 +864,7 @@ class Store:
                 "INSERT INTO threads (assistant_id, title, created_at, updated_at, kind) VALUES (?, ?, ?, ?, ?)",
                 (assistant_id, title, now, now, kind),
             )
-        return Thread(cur.lastrowid, assistant_id, None, title, now, now, kind=kind)
+        return Thread(_inserted(cur.lastrowid), assistant_id, None, title, now, now, kind=kind)
 
     def get_thread(self, thread_id: int) -> Thread | None:
         with self.db() as db:
@@ -735,7 +891,8 @@ class Store:
         as on Conversations). Both run in one SQL query over all the assistant's threads.
         """
         self._owned(assistant_id)
-        where, params = ["assistant_id = ?"], [assistant_id]
+        where: list[str] = ["assistant_id = ?"]
+        params: list[Any] = [assistant_id]
         if kinds is not None:
             where.append(f"kind IN ({', '.join('?' for _ in kinds) or 'NULL'})")
             params.extend(kinds)
@@ -831,7 +988,7 @@ class Store:
                 "THEN ? ELSE title END WHERE id = ?",
                 (now, role, _title(content), thread_id),
             )
-        return cur.lastrowid
+        return _inserted(cur.lastrowid)
 
     def place_message(self, thread_id: int, role: str, text: str) -> int:
         """Put a user or assistant message into a thread by hand, to set up a situation: logged like
@@ -869,7 +1026,7 @@ class Store:
                 "THEN ? ELSE title END WHERE id = ?",
                 (now, role, _title(text), thread_id),
             )
-        return cur.lastrowid
+        return _inserted(cur.lastrowid)
 
     def get_message(self, message_id: int) -> Message | None:
         rows = self._messages("m.id = ?", [message_id])
@@ -907,19 +1064,20 @@ class Store:
         self, thread_id: int, version_id: int | None, user_message_id: int, model: str, *, attempt: bool = False
     ) -> int:
         """A run in progress. With `attempt`, in the same transaction, the user message points at it as
-        its latest attempt and reads as not yet answered (a retry reuses the row)."""
+        its latest attempt and reads as not yet answered (a retry reuses the row). The run holds a lease
+        from now (see `hold_lease`)."""
         with self.write() as db:
             cur = db.conn.execute(
-                "INSERT INTO runs (thread_id, version_id, user_message_id, model, status, created_at) "
-                "VALUES (?, ?, ?, ?, 'in_progress', ?)",
-                (thread_id, version_id, user_message_id, model, time.time()),
+                "INSERT INTO runs (thread_id, version_id, user_message_id, model, status, created_at, lease_until) "
+                f"VALUES (?, ?, ?, ?, 'in_progress', ?, {DB_NOW} + ?)",
+                (thread_id, version_id, user_message_id, model, time.time(), settings.run_lease_s()),
             )
             if attempt:
                 db.conn.execute(
                     "UPDATE messages SET run_id = ?, status = 'incomplete' WHERE id = ?",
                     (cur.lastrowid, user_message_id),
                 )
-        return cur.lastrowid
+        return _inserted(cur.lastrowid)
 
     def start_turn(self, thread_id: int, text: str, version_id: int | None, model: str) -> tuple[int, int]:
         """The user's message and its run in progress, in one transaction: (message id, run id).
@@ -936,12 +1094,12 @@ class Store:
                 (now, _title(text), thread_id),
             )
             run = db.conn.execute(
-                "INSERT INTO runs (thread_id, version_id, user_message_id, model, status, created_at) "
-                "VALUES (?, ?, ?, ?, 'in_progress', ?)",
-                (thread_id, version_id, message, model, now),
+                "INSERT INTO runs (thread_id, version_id, user_message_id, model, status, created_at, lease_until) "
+                f"VALUES (?, ?, ?, ?, 'in_progress', ?, {DB_NOW} + ?)",
+                (thread_id, version_id, message, model, now, settings.run_lease_s()),
             ).lastrowid
             db.conn.execute("UPDATE messages SET run_id = ? WHERE id = ?", (run, message))
-        return message, run
+        return _inserted(message), _inserted(run)
 
     def update_run(self, run_id: int, **fields: Any) -> None:
         if not fields:
@@ -960,18 +1118,22 @@ class Store:
         reply_status: str,
         thread_id: int,
         version_id: int | None,
-        tool_calls: list[tuple[str, str, str, list[str]]] = (),
+        tool_calls: Sequence[tuple[str, str, str, list[str]]] = (),
         answered: tuple[int, dict[str, tuple[str, str]]] | None = None,
         **run_fields: Any,
     ) -> int | None:
         """Close a turn in one transaction: the reply, its function calls, the outputs it handed the
         model (`answered`: the earlier run and its call_id → (output, source)), the user message's
-        status and the run. A crash mid-way leaves none of it, never a reply without its calls."""
+        status and the run, and its lease ends. A crash mid-way leaves none of it, never a reply without
+        its calls. A run already closed (see `_may_finish`) is left as it is: None, and nothing written."""
         now = time.time()
         reply_id = None
         run_fields["finished_at"] = now
         assignments = _run_assignments(run_fields)
         with self.write() as db:
+            if not self._may_finish(db, run_id, thread_id):
+                logger.warning("run %s was closed by another process while it ran; its end is not logged", run_id)
+                return None
             if answered is not None:
                 self._set_tool_outputs(db, *answered, answered_at=now)
             db.conn.execute("UPDATE messages SET status = ? WHERE id = ?", (user_status, user_message_id))
@@ -983,9 +1145,32 @@ class Store:
                 )
                 reply_id = cur.lastrowid
             self._insert_tool_calls(db, run_id, thread_id, tool_calls, now)
-            db.conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", [*run_fields.values(), run_id])
+            db.conn.execute(
+                f"UPDATE runs SET {assignments}, lease_until = NULL WHERE id = ?", [*run_fields.values(), run_id]
+            )
             db.conn.execute("UPDATE threads SET updated_at = ? WHERE id = ?", (now, thread_id))
         return reply_id
+
+    @staticmethod
+    def _may_finish(db: sqlite_utils.Database, run_id: int, thread_id: int) -> bool:
+        """Whether a turn's end may be written, in its closing transaction: yes while its run is in
+        progress. A run recovered by a sweep while its process still lived (stalled past its lease) takes
+        its real end instead, the recovered copy of its partial reply dropped, unless the thread moved on
+        since (a later run, or a message placed): then the recovery stands. Any other end is final."""
+        row = db.conn.execute("SELECT status, problem, finished_at FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None or row[0] == "in_progress":
+            return True
+        if row[1] != "interrupted":
+            return False
+        later = db.conn.execute(
+            "SELECT 1 FROM runs WHERE thread_id = ? AND id > ? "
+            "UNION ALL SELECT 1 FROM messages WHERE thread_id = ? AND created_at >= ? LIMIT 1",
+            (thread_id, run_id, thread_id, row[2]),
+        ).fetchone()
+        if later:
+            return False
+        db.conn.execute("DELETE FROM messages WHERE run_id = ? AND role = 'assistant'", (run_id,))
+        return True
 
     def get_run(self, run_id: int) -> Run | None:
         """A run of this owner's (None for another owner's: a run id from a session is not trusted)."""
@@ -1010,36 +1195,74 @@ class Store:
             ).fetchall()
         return [Run(*r) for r in rows]
 
-    def recover_interrupted_runs(self, before: float) -> int:
-        """Close runs a dead process left in progress: incomplete, with their message retryable.
+    def recover_expired_runs(self, spare: Collection[int] = ()) -> int:
+        """Close the runs whose lease ran out (their process died): incomplete, their message retryable,
+        the reply's last checkpoint an incomplete assistant message, as if the stream had cut. Runs in
+        `spare` (this process's own turns) are left alone. Returns how many were closed.
 
-        The reply's last checkpoint becomes an incomplete assistant message, as if the stream had cut.
+        One write transaction picks the runs under the write lock, so two processes sweeping at once
+        recover each run once. It writes even when none expired: at open, that is what finds a log that
+        cannot be written (SQLite refuses a write statement there, not BEGIN IMMEDIATE nor a read).
         """
         with self.write() as db:
-            stale = "SELECT id FROM runs WHERE status = 'in_progress' AND created_at < ?"
+            ids = [r[0] for r in db.conn.execute(f"SELECT id FROM runs WHERE {_EXPIRED}") if r[0] not in spare]
+            if not ids:
+                db.conn.execute("UPDATE runs SET lease_until = NULL WHERE 0")  # a write, touching nothing
+                return 0
+            runs = f"({', '.join('?' for _ in ids)})"
             db.conn.execute(
                 "INSERT INTO messages (thread_id, role, content, version_id, run_id, status, created_at) "
                 "SELECT thread_id, 'assistant', partial, version_id, id, 'incomplete', created_at "
-                "FROM runs WHERE status = 'in_progress' AND created_at < ? AND partial != ''",
-                (before,),
+                f"FROM runs WHERE id IN {runs} AND partial != ''",
+                ids,
+            )
+            # The user messages whose latest attempt these runs were (found by key, not by a scan).
+            db.conn.execute(
+                "UPDATE messages SET status = 'failed' WHERE role = 'user' "
+                f"AND id IN (SELECT user_message_id FROM runs WHERE id IN {runs}) AND run_id IN {runs}",
+                [*ids, *ids],
             )
             db.conn.execute(
-                f"UPDATE messages SET status = 'failed' WHERE role = 'user' AND run_id IN ({stale})", (before,)
+                "UPDATE runs SET status = 'incomplete', problem = 'interrupted', error = COALESCE(error, "
+                "'Interrupted: the app stopped during this turn. Retry to send it again.'), finished_at = ?, "
+                f"lease_until = NULL WHERE id IN {runs}",
+                [time.time(), *ids],
             )
+        return len(ids)
+
+    def any_expired_runs(self) -> bool:
+        """Whether a run's lease has run out: a read, for the sweeps that run often."""
+        with self.db() as db:
+            return db.conn.execute(f"SELECT 1 FROM runs WHERE {_EXPIRED} LIMIT 1").fetchone() is not None
+
+    def renew_leases(self, run_ids: Collection[int]) -> int:
+        """Extend the leases of these runs, those still in progress, to a lease from now. Returns how many."""
+        if not run_ids:
+            return 0
+        with self.write() as db:
             cur = db.conn.execute(
-                "UPDATE runs SET status = 'incomplete', error = COALESCE(error, 'Interrupted: the app stopped "
-                "during this turn. Retry to send it again.'), finished_at = ? "
-                "WHERE status = 'in_progress' AND created_at < ?",
-                (time.time(), before),
+                f"UPDATE runs SET lease_until = {DB_NOW} + ? WHERE status = 'in_progress' "
+                f"AND id IN ({', '.join('?' for _ in run_ids)})",
+                [settings.run_lease_s(), *run_ids],
             )
         return cur.rowcount
 
+    def hold_lease(self, run_id: int) -> None:
+        """This process runs the turn of `run_id`: its lease is renewed every third of a lease, whether
+        text arrives or not, until `release_lease`; this process's sweeps never recover it."""
+        _keep_leases(self).hold(run_id)
+
+    def release_lease(self, run_id: int) -> None:
+        """The turn has settled (or could not be): its lease is renewed no more."""
+        _keep_leases(self).release(run_id)
+
     def forget_empty_sessions(self, before: float) -> int:
-        """Delete untouched assistants that anonymous sessions of an earlier process opened.
+        """Delete untouched assistants that anonymous sessions made before `before`.
 
         Every visitor without a key gets a blank assistant to shape; a session's state dies with
         its process, so one left blank (no version, no thread, the default draft) can never be
-        reached again. Anything the visitor did edit is kept.
+        reached again. Anything the visitor did edit is kept. Another app process on the log may
+        still be showing a recent one to its session, so the open passes a day ago, not its start.
         """
         blank = AssistantConfig().to_json()
         with self.write() as db:
@@ -1074,7 +1297,7 @@ class Store:
         db: sqlite_utils.Database,
         run_id: int,
         thread_id: int,
-        calls: list[tuple[str, str, str, list[str]]],
+        calls: Sequence[tuple[str, str, str, list[str]]],
         now: float,
     ) -> None:
         db.conn.executemany(
@@ -1089,7 +1312,8 @@ class Store:
                 f"SELECT {', '.join(ToolCallRow.__dataclass_fields__)} FROM tool_calls WHERE run_id = ? ORDER BY id",
                 (run_id,),
             ).fetchall()
-        return [ToolCallRow(*r[:6], json.loads(r[6]), *r[7:]) for r in rows]
+        # One star: mypy counts a positional after a star-arg of unknown length as one too many (mypy#14648).
+        return [ToolCallRow(*(*r[:6], json.loads(r[6]), *r[7:])) for r in rows]
 
     def thread_tool_calls(self, thread_id: int, since: float = 0.0) -> list[ToolCallRow]:
         """The thread's function calls logged at or after `since`, oldest first."""
@@ -1099,7 +1323,8 @@ class Store:
                 "WHERE thread_id = ? AND created_at >= ? ORDER BY id",
                 (thread_id, since),
             ).fetchall()
-        return [ToolCallRow(*r[:6], json.loads(r[6]), *r[7:]) for r in rows]
+        # One star: mypy counts a positional after a star-arg of unknown length as one too many (mypy#14648).
+        return [ToolCallRow(*(*r[:6], json.loads(r[6]), *r[7:])) for r in rows]
 
     def set_tool_outputs(self, run_id: int, outputs: dict[str, tuple[str, str]], *, answered: bool) -> None:
         """Keep each call's output (call_id → (output, source)); `answered` once the model has it."""
@@ -1118,15 +1343,38 @@ class Store:
             )
 
     def running_run(self, thread_id: int) -> int | None:
-        """The thread's turn still in progress (streaming, or being closed), if any."""
+        """The thread's turn still in progress (streaming, or being closed), if any.
+
+        One whose lease ran out lost its process: it is recovered here and then (so a page waiting for a
+        turn of another process sees it end), and is no longer running; on a read-only log it is only
+        not running. While the log refuses the recovery (locked), it still reads as running.
+        """
+        row = self._newest_in_progress(thread_id)
+        if row is None:
+            return None
+        run_id, expired = row
+        held = _held_here(self.path)
+        if not expired or run_id in held:
+            return run_id
+        if self.read_only:
+            return None
+        try:
+            self.recover_expired_runs(spare=held)
+        except LogError:
+            return run_id
+        row = self._newest_in_progress(thread_id)
+        return row[0] if row else None
+
+    def _newest_in_progress(self, thread_id: int) -> tuple[int, bool] | None:
+        """The thread's newest run in progress, and whether its lease has run out."""
         with self.db() as db:
             row = db.conn.execute(
-                "SELECT r.id FROM runs r JOIN threads t ON t.id = r.thread_id "
-                "JOIN assistants a ON a.id = t.assistant_id "
+                f"SELECT r.id, r.lease_until IS NULL OR r.lease_until < {DB_NOW} FROM runs r "
+                "JOIN threads t ON t.id = r.thread_id JOIN assistants a ON a.id = t.assistant_id "
                 "WHERE r.thread_id = ? AND r.status = 'in_progress' AND a.owner = ? ORDER BY r.id DESC LIMIT 1",
                 (thread_id, self.owner),
             ).fetchone()
-        return row[0] if row else None
+        return (row[0], bool(row[1])) if row else None
 
     def pending_run(self, thread_id: int) -> int | None:
         """The thread's newest run if it is waiting for function outputs (it survives a reload)."""
@@ -1174,7 +1422,7 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (self.owner, file_id, filename, size, purpose, vector_store_id, status, time.time()),
             )
-        return cur.lastrowid
+        return _inserted(cur.lastrowid)
 
     def set_file_status(self, row_id: int, status: str, error: str | None = None) -> None:
         with self.write() as db:
@@ -1419,7 +1667,7 @@ class Store:
         inputs: list[str],
         mode: str = "separate",
         source_thread_id: int | None = None,
-        sources: list[int | None] | None = None,
+        sources: Sequence[int | None] | None = None,
     ) -> int:
         """A named list of inputs; `sources` gives the thread each input came from (None: by hand)."""
         sources = list(sources) if sources is not None else [source_thread_id] * len(inputs)
@@ -1435,7 +1683,7 @@ class Store:
                 "INSERT INTO test_cases (set_id, position, input, source_thread_id) VALUES (?, ?, ?, ?)",
                 [(set_id, n, text, source) for n, (text, source) in enumerate(zip(inputs, sources, strict=True))],
             )
-        return set_id
+        return _inserted(set_id)
 
     def list_test_sets(self) -> list[dict[str, Any]]:
         sql = """
@@ -1473,7 +1721,7 @@ class Store:
                 "INSERT INTO replays (set_id, version_id, status, created_at) VALUES (?, ?, 'running', ?)",
                 (set_id, version_id, time.time()),
             )
-        return cur.lastrowid
+        return _inserted(cur.lastrowid)
 
     def add_replay_result(self, replay_id: int, case_id: int, **fields: Any) -> None:
         columns = ["replay_id", "case_id", *fields]
@@ -1551,7 +1799,8 @@ class Store:
         kinds: tuple[str, ...] | None = None,
     ) -> tuple[str, list[Any]]:
         """The WHERE clause over threads t and assistants a shared by the conversation queries."""
-        where, params = ["a.owner = ?"], [self.owner]
+        where: list[str] = ["a.owner = ?"]
+        params: list[Any] = [self.owner]
         if kinds is not None:
             where.append(f"t.kind IN ({', '.join('?' for _ in kinds) or 'NULL'})")
             params.extend(kinds)
@@ -1637,6 +1886,13 @@ def _folded(text: str | None) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def _inserted(rowid: int | None) -> int:
+    """The id SQLite gave the row an INSERT just made: `Cursor.lastrowid` is None only before any
+    INSERT on that cursor, which the type (`int | None`) cannot tell from after one."""
+    assert rowid is not None, "lastrowid read before an INSERT"
+    return rowid
+
+
 # Columns a run's updates may set: what a Run holds, less what identifies it, plus the stream's text
 # kept while a turn is open.
 RUN_UPDATABLE = frozenset(Run.__dataclass_fields__) - {"id", "thread_id", "created_at"} | {"partial"}
@@ -1663,3 +1919,78 @@ def _usage_columns(r: str = "") -> str:
 
 def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+# -- leases -----------------------------------------------------------------------------------------
+
+
+class _LeaseKeeper:
+    """This process's lease work on one log, on a daemon thread of its own. Every third of a lease it
+    renews the leases of the turns this process runs (one UPDATE for all of them), so a turn whose model
+    says nothing for minutes keeps its run; every lease it sweeps the runs whose lease ran out (their
+    process died). One per log file per process, started by the first open that could write."""
+
+    def __init__(self, store: Store, key: str) -> None:
+        self.store = store
+        self.key = key
+        self._held: set[int] = set()
+        self._lock = threading.Lock()
+        self._failing = False
+        self.thread = threading.Thread(target=self._loop, daemon=True, name=f"leases-{store.path.name}")
+
+    def hold(self, run_id: int) -> None:
+        with self._lock:
+            self._held.add(run_id)
+
+    def release(self, run_id: int) -> None:
+        with self._lock:
+            self._held.discard(run_id)
+
+    def held(self) -> set[int]:
+        with self._lock:
+            return set(self._held)
+
+    def _loop(self) -> None:
+        swept = time.monotonic()
+        while True:
+            lease = settings.run_lease_s()  # read each time: it may change while the process runs
+            time.sleep(lease / 3)
+            held = self.held()
+            if not held and not self.store.path.exists():  # the log went away (a removed folder): stop
+                with _keepers_lock:
+                    if _keepers.get(self.key) is self:
+                        del _keepers[self.key]
+                return
+            try:
+                self.store.renew_leases(held)
+                if time.monotonic() - swept >= lease:
+                    swept = time.monotonic()
+                    if self.store.any_expired_runs():
+                        self.store.recover_expired_runs(spare=self.held())
+                self._failing = False
+            except Exception as exc:  # locked for a while, made read-only...: try again next time
+                if not self._failing:
+                    logger.warning("could not renew or sweep the leases of %s: %s", self.store.path, exc)
+                self._failing = True
+
+
+_keepers: dict[str, _LeaseKeeper] = {}
+_keepers_lock = threading.Lock()
+
+
+def _keep_leases(store: Store) -> _LeaseKeeper:
+    """The lease keeper of the store's log in this process, started on first use."""
+    key = str(store.path.resolve())
+    with _keepers_lock:
+        keeper = _keepers.get(key)
+        if keeper is None:
+            keeper = _keepers[key] = _LeaseKeeper(store, key)
+            keeper.thread.start()
+        return keeper
+
+
+def _held_here(path: Path) -> set[int]:
+    """The runs whose turns this process runs on the log at `path` (their leases it renews)."""
+    with _keepers_lock:
+        keeper = _keepers.get(str(path.resolve()))
+    return keeper.held() if keeper is not None else set()

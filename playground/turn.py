@@ -13,14 +13,14 @@ import queue
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import openai
 
 from playground import chat, placed, provider, trace
-from playground.backend import Backend, Call, Created, Delta, Finished, StreamError, StreamHandle
+from playground.backend import Backend, Call, Created, Delta, Finished, Runner, StreamError, StreamHandle
 from playground.client import redact
 from playground.errors import Problem, describe, say
 from playground.settings import CHECKPOINT_EVERY_S
@@ -94,7 +94,7 @@ class Turn:
         run_id: int | None = None,
     ) -> None:
         self.store = store
-        self.backend = backend
+        self.backend: Runner = backend  # the Chat Completions way once `_way_and_conversation` settles on it
         self.thread = thread
         self.version = version
         self.user_message_id = user_message_id
@@ -110,7 +110,7 @@ class Turn:
         self._cancelled = threading.Event()
         self._started = False
         self._handle: StreamHandle | None = None
-        self._generator: Iterator[TurnEvent] | None = None
+        self._generator: Generator[TurnEvent, None, None] | None = None
         # Written now, before anything can fail: the run exists even if the process dies next.
         # A new attempt at the message (not a continuation after function outputs) is what its errors
         # and Retry point at.
@@ -159,8 +159,11 @@ class Turn:
 
     # -- the turn -----------------------------------------------------------------------------
 
-    def _run(self, heartbeat: float | None) -> Iterator[TurnEvent]:
+    def _run(self, heartbeat: float | None) -> Generator[TurnEvent, None, None]:
         self._started = True
+        # Renewed on a timer for as long as this runs (a model may think for minutes without a token),
+        # so no process's sweep takes the run for one whose process died; released once it has settled.
+        self.store.hold_lease(self.run_id)
         started = time.perf_counter()
         parts: list[str] = []
         usage: dict[str, int] = {}
@@ -236,7 +239,10 @@ class Turn:
             self._cancelled.set()  # the reader stops at its next event, whatever ended the turn
             if self._handle is not None:
                 self._handle.close()
-            done = self._settle(parts, usage, outcome, fields, ttft_ms, started)
+            try:
+                done = self._settle(parts, usage, outcome, fields, ttft_ms, started)
+            finally:
+                self.store.release_lease(self.run_id)
         yield done
 
     def _read_upstream(self, inbox: queue.SimpleQueue) -> None:
@@ -323,6 +329,13 @@ class Turn:
         if refused := self.backend.capabilities.refusal_for(self.version.config):
             raise provider.WayMismatch(refused)
 
+    @property
+    def _responses(self) -> Backend:
+        """`backend` as the Responses way, for what only that way does (conversations, hosted files)."""
+        # Called only where upstream keeps the history or made files, which only the Responses way does;
+        # mypy cannot follow that from `capabilities` to the class.
+        return cast(Backend, self.backend)
+
     def _conversation(self) -> str:
         thread = self.thread
         if thread.conversation_id and self._forget_all:
@@ -330,7 +343,7 @@ class Turn:
             thread.conversation_id = None
         if thread.conversation_id is None:
             self.requests += 1
-            thread.conversation_id = self.backend.create_conversation({"thread": str(thread.id)})
+            thread.conversation_id = self._responses.create_conversation({"thread": str(thread.id)})
             self.store.set_conversation(thread.id, thread.conversation_id)
         elif self._forget_after:
             self._forget_failed_attempt(thread.conversation_id, self._forget_after)
@@ -346,7 +359,7 @@ class Turn:
         # The failed attempt also carried the messages placed since the last turn: look that much further
         # back (the API lists at most 100 items a page).
         window = 20 + len(placed.not_carried(self.store, self.thread.id, self.user_message_id))
-        items = self.backend.recent_items(conversation_id, limit=min(100, window))
+        items = self._responses.recent_items(conversation_id, limit=min(100, window))
         stale: list[str] = []
         for item in items:  # newest first
             if item.id == keep_through:
@@ -356,7 +369,7 @@ class Turn:
             return
         if stale:
             self.requests += len(stale)
-            self.backend.delete_conversation_items(conversation_id, stale)
+            self._responses.delete_conversation_items(conversation_id, stale)
 
     def _keep_generated_files(self, response_json: str | None) -> None:
         """Fetch the files the code interpreter made, once: its containers expire upstream."""
@@ -373,7 +386,7 @@ class Turn:
                         f.container_id,
                         f.file_id,
                         f.filename,
-                        self.backend.container_file(f.container_id, f.file_id),
+                        self._responses.container_file(f.container_id, f.file_id),
                         None,
                     )
                 )
@@ -438,7 +451,7 @@ class Turn:
             thread_id=self.thread.id,
             version_id=self.version.id,
             tool_calls=calls,
-            answered=(self.continues_run, self.outputs) if handed else None,
+            answered=(self.continues_run, self.outputs) if handed and self.continues_run is not None else None,
             status=status,
             error=problem.message if problem else None,
             problem=problem.kind if problem else None,
@@ -573,7 +586,7 @@ AUTO_ROUNDS_MAX = 5
 
 
 def auto_outputs(
-    store: Store, run_id: int, hand_functions: set[str] = frozenset()
+    store: Store, run_id: int, hand_functions: set[str] | frozenset[str] = frozenset()
 ) -> dict[str, tuple[str, str]] | None:
     """Outputs for a waiting run when its registered handlers can answer every call, else None.
 

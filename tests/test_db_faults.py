@@ -74,14 +74,14 @@ def as_if_restarted(path: Path) -> None:
 
 
 def interrupted_run(store: Store) -> int:
-    """A run a dead process left in progress: the open-time recovery would close it."""
+    """A run a dead process left in progress, its lease run out: the open-time recovery would close it."""
     assistant = store.create_assistant()
     version, _ = store.save_version(assistant.id, AssistantConfig(name="T", model="gpt-4.1-mini"))
     thread = store.create_thread(assistant.id)
     message = store.add_message(thread.id, "user", "cut off", version_id=version.id, status="incomplete")
     run_id = store.start_run(thread.id, version.id, message, "gpt-4.1-mini", attempt=True)
     with store.write() as db:
-        db.conn.execute("UPDATE runs SET created_at = 0 WHERE id = ?", (run_id,))
+        db.conn.execute("UPDATE runs SET created_at = 0, lease_until = 0 WHERE id = ?", (run_id,))
     return run_id
 
 
@@ -191,8 +191,8 @@ def test_a_log_locked_at_open_opens_for_reading_and_recovers_once_free(tmp_path,
 def test_a_schema_that_needs_migrating_but_is_read_only_says_so(tmp_path):
     path = tmp_path / "log.db"
     raw = sqlite3.connect(path, isolation_level=None)
-    for number, script in enumerate(MIGRATIONS[:7], start=1):
-        raw.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+    for number, migration in enumerate(MIGRATIONS[:7], start=1):  # as a build from before names left it
+        raw.executescript(f"BEGIN; {migration.sql}; PRAGMA user_version = {number}; COMMIT;")
     raw.close()
     before = digest(path)
     with pytest.raises(log_error()) as caught:

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from playground import turn
 from playground.assistant import AssistantConfig
 from playground.backend import ResponsesBackend
 from playground.client import ApiKey, make_client
-from playground.store import Store
+from playground.store import DB_NOW, Store
 from tests.app_process import CHROMIUM, streamlit_server, wait_for_app
 from tests.conftest import TEST_KEY
 from tests.e2e.conftest import browser_type_launch_args  # noqa: F401 (Debian Chromium for the `page` fixture)
@@ -91,14 +92,21 @@ def test_a_process_killed_mid_stream_leaves_a_readable_log(tmp_path, upstream):
     store.add_message(1, "user", "an earlier message")
     upstream.script({"chunks": [f"word{i} " for i in range(40)], "gap": 0.3})
 
+    short_lease = {**os.environ, "PLAYGROUND_RUN_LEASE_S": "1"}
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(db), upstream.base_url], cwd=ROOT, stdout=subprocess.PIPE, text=True
-    )
+        [sys.executable, "-c", CHILD, str(db), upstream.base_url],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True, env=short_lease,
+    )  # fmt: skip
     assert child.stdout.readline().strip() == "STREAMING"  # 5 deltas in, ≥ 1 s: a checkpoint exists
     child.kill()  # SIGKILL: no finally, no cleanup
     child.wait()
 
-    # A new process opens the log: it is readable and the cut turn is closed, its text kept.
+    # Once the dead process's lease has run out, a new process opens the log: it is readable and the
+    # cut turn is closed, its text kept.
+    with store.db() as database:
+        lease = f"SELECT lease_until < {DB_NOW} FROM runs WHERE status = 'in_progress'"
+        while not database.conn.execute(lease).fetchone()[0]:
+            time.sleep(0.1)
     recover = "import sys; from playground.store import Store; Store(sys.argv[1])"
     subprocess.run([sys.executable, "-c", recover, str(db)], cwd=ROOT, check=True)
     messages = store.list_messages(1)
@@ -137,6 +145,7 @@ def _send(page, text: str) -> None:
 def test_the_app_server_killed_mid_stream_loses_nothing(tmp_path, upstream, chromium, page):
     db = tmp_path / "log.db"
     env = {"OPENAI_BASE_URL": upstream.base_url, "OPENAI_API_KEY": TEST_KEY, "PLAYGROUND_DB": str(db)}
+    env["PLAYGROUND_RUN_LEASE_S"] = "3"  # the dead process's lease runs out soon after the restart
     page.set_default_timeout(20_000)
     # .last: a finished reply can briefly show twice (the streamed copy and the rerun's), as in tests/e2e.
     replies = page.get_by_test_id("stChatMessage")
@@ -166,9 +175,11 @@ def test_the_app_server_killed_mid_stream_loses_nothing(tmp_path, upstream, chro
     raw.close()
     assert status == "in_progress" and partial.startswith("word0 word1 word2 word3"), (status, partial)
 
-    # The app starts again on the same log: opening it closes the cut turn as incomplete, nothing else moves.
+    # The app starts again on the same log: once the dead process's lease has run out, the cut turn is
+    # closed as incomplete (at open, or by the page waiting for it), Retry is offered, nothing else moves.
     with streamlit_server(ROOT / "app.py", env, tmp_path / "after.log") as server:
         page.goto(f"{server.url}/?{query}")
+        expect(page.locator(".st-key-retry button")).to_be_visible()
         wait_for_app(page)
         store = Store(db)
         [thread] = store.list_threads(store.list_assistants()[0]["id"])

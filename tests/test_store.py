@@ -12,7 +12,8 @@ from playground.store import MIGRATIONS, Store
 
 def test_new_file_is_migrated_and_in_wal_mode(tmp_path):
     store = Store(tmp_path / "sub" / "log.db")
-    assert store.schema_version() == len(MIGRATIONS)
+    assert store.applied_migrations() == [m.name for m in MIGRATIONS]
+    assert store.pending_migrations() == []
     conn = sqlite3.connect(store.path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -104,7 +105,7 @@ def test_update_run_rejects_unknown_fields(store):
         store.update_run(run, owner="x")
 
 
-def test_interrupted_runs_are_closed_on_the_next_start(tmp_path):
+def test_interrupted_runs_whose_lease_ran_out_are_closed_on_the_next_start(tmp_path):
     import playground.store as store_module
 
     store = Store(tmp_path / "log.db")
@@ -112,12 +113,15 @@ def test_interrupted_runs_are_closed_on_the_next_start(tmp_path):
     t = store.create_thread(a.id)
     message = store.add_message(t.id, "user", "cut off", status="incomplete")
     run = store.start_run(t.id, None, message, "m", attempt=True)
+    live = store.start_run(t.id, None, message, "m")
+    with store.write() as db:  # the first run's process died an hour ago; the second's still renews
+        db.conn.execute("UPDATE runs SET lease_until = lease_until - 3600 WHERE id = ?", (run,))
     store_module._migrated.clear()  # as if the process had restarted
-    store_module._PROCESS_STARTED = time.time() + 1
     Store(tmp_path / "log.db")
-    assert store.get_run(run).status == "incomplete"
+    assert store.get_run(run).status == "incomplete" and store.get_run(run).problem == "interrupted"
+    assert store.get_run(live).status == "in_progress"
     m = store.get_message(message)
-    assert (m.status, m.run_status) == ("failed", "incomplete") and m.error.startswith("Interrupted")
+    assert (m.status, m.error.startswith("Interrupted")) == ("failed", True)
 
 
 def test_a_failed_transaction_writes_nothing(store):
