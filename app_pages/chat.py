@@ -67,6 +67,7 @@ def choose_assistant(store: Store) -> int:
         thread = st.query_params.get("thread")
         if thread and thread.isdigit() and (t := store.get_thread(int(thread))) and t.assistant_id == wanted:
             ss.thread_id = t.id
+    ss.assistant_id = wanted  # an id this owner does not have (another key's, kept in the session) is dropped
     st.query_params["assistant"] = str(wanted)
     if ss.get("thread_id"):
         st.query_params["thread"] = str(ss.thread_id)
@@ -238,7 +239,7 @@ def pending_calls(conn: Connection, thread_id: int | None) -> bool:
     calls = store.tool_calls(run_id)
     with st.container(border=True, key="pending_calls"):
         st.markdown(f"**Waiting for {len(calls)} function output{'s' if len(calls) > 1 else ''}** to continue.")
-        last = store.list_runs(thread_id, from_id=run_id)[-1]  # the pending run or a later try
+        last = store.list_runs(thread_id, from_id=run_id, bodies=False)[-1]  # the pending run or a later try
         if last.id != run_id and last.status == "failed" and last.error:
             st.error(f"Sending the outputs failed: {markup.literal(last.error)}", icon=":material/error:")
         missing = ss.pop("missing_outputs", [])

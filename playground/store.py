@@ -16,6 +16,47 @@ A run in progress holds a lease (`runs.lease_until`, on the database's clock), r
 process's keeper thread while the turn runs, whether text arrives or not. Any process recovers only
 runs whose lease has expired (at open, on the keeper's timer, and when a page polls a thread), so
 several app processes can share one file without closing each other's live turns.
+
+The storage model
+-----------------
+An *assistant* (`assistants`, with its `owner`) is what the user shapes. Its *draft* (`drafts`, one row
+per assistant) is the editor's configuration as it stands, valid or not, with any message typed but not
+yet sent (`unsent`); each *version* (`assistant_versions`, numbered 1, 2, … per assistant) is a valid
+configuration frozen when the user saved it, and is what a turn runs. A *thread* (`threads`) belongs to
+one assistant; its `kind` says what made it (chat, or a replay, compare or evaluation run), its `api`
+how its turns run (upstream `conversations`, whose id it keeps, or `chat`, resent from the log).
+
+A turn is a *user message* and a *run* (`runs`: the model, the version, status, tokens, timings, the
+request and response as sent and received, the reply so far in `partial`, and the lease while it is in
+progress). `start_turn` writes both in one transaction; while the reply streams, `checkpoint` keeps it
+in `partial`; `finish_turn` closes the turn in one transaction: the *assistant message* (`messages`,
+pointing at its run and version), the *function calls* the turn ended with (`tool_calls`, answered by
+hand or by a handler in a later run), the user message's status, the run's end, and its lease released.
+A process that dies mid-turn leaves the run in progress with a lease that runs out; a sweep closes it
+(`recover_expired_runs`), its partial reply kept as an incomplete message. Files a turn's code made are
+kept whole in `run_files` (their containers expire upstream); `messages_fts` indexes messages for search.
+
+Uploaded *files* and *vector stores* belong to an owner directly, and so do *test sets* (`test_sets`,
+their inputs in `test_cases`); a *replay* (`replays`) runs a test set on a version, with one
+`replay_results` row per case, pointing at the thread and run it made.
+
+Who owns what: everything hangs off an owner, through its assistant (versions, drafts, threads,
+messages, runs, function calls, run files) or directly (files, vector stores, test sets, and through
+them test cases, replays and results). `_OWNER_PATHS` says how each kind of row reaches its owner, and
+`Store._mine` what "this owner's" means; every read and write by id goes through them (`_one` for a
+read, `_check` for a write, in the write's transaction), so a row of another owner reads as None (or is
+left out of a list; the reads of an assistant's draft and versions raise LookupError, as they always
+have) and a write naming one (any of its ids) raises LookupError, writing nothing.
+Process-level work (migrations, leases and their recovery, `adopt`, `forget_empty_sessions`) is not
+any one owner's and stays outside the rule.
+
+Rows come back by column name: each row type has `from_row(mapping)`, built from sqlite-utils' dict
+rows here (SQLAlchemy's `Row._mapping` or a `sqlite3.Row` would do as well), never by position. Reads of
+the log's records (an assistant, a version, a thread, a message, a run, a function call, a file, a run's
+file) return their dataclass, or a list of them. Reads made for a page's table or an export (listings
+with counts and totals: `list_assistants`, `conversations`, `search`, `usage`, `usage_by_assistant`,
+`list_vector_stores`, and the test-set and replay reads) return dicts, one per row, keyed by column
+name, as pandas and the CSV writers take them. Inserts are dicts by column name too (`_insert`).
 """
 
 from __future__ import annotations
@@ -29,11 +70,11 @@ import sqlite3
 import threading
 import time
 import unicodedata
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlite_utils
 
@@ -325,11 +366,6 @@ MIGRATIONS: list[Migration] = [
 MESSAGE_STATUSES = ("complete", "incomplete", "failed")
 RUN_STATUSES = ("in_progress", "completed", "requires_action", "incomplete", "failed", "cancelled")
 
-# Joins a run_files row (alias f) to the owner of its assistant (alias a).
-_RUN_OWNER = (
-    "JOIN runs r ON r.id = f.run_id JOIN threads t ON t.id = r.thread_id JOIN assistants a ON a.id = t.assistant_id"
-)
-
 RANK_WINDOW = 5000  # search ranks only the newest this-many matches
 LISTED = 500  # threads the Conversations table lists; counts, exports and test sets cover every match
 
@@ -355,6 +391,10 @@ class Assistant:
     updated_at: float
     archived_at: float | None = None
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Assistant:
+        return _from_row(cls, row)
+
 
 @dataclass
 class Version:
@@ -364,6 +404,11 @@ class Version:
     config: AssistantConfig
     note: str
     created_at: float
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Version:
+        """`config` is the column's JSON, read back into an AssistantConfig."""
+        return _from_row(cls, row, config=AssistantConfig.from_json(row["config"]))
 
 
 @dataclass
@@ -376,6 +421,10 @@ class Thread:
     updated_at: float
     api: str | None = None  # conversations | chat; None until the first turn settles it
     kind: str = "chat"  # chat | replay | compare | eval: only chat threads are listed in the chat
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Thread:
+        return _from_row(cls, row)
 
 
 @dataclass
@@ -395,6 +444,11 @@ class Message:
     problem: str | None = None
     placed: bool = False  # put in the thread by hand, not typed as a turn or written by the model
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Message:
+        """The message's columns, and those of its version and run the reads join in (`MESSAGE_COLUMNS`)."""
+        return _from_row(cls, row, placed=bool(row.get("placed", False)))
+
 
 @dataclass
 class ToolCallRow:
@@ -410,6 +464,11 @@ class ToolCallRow:
     status: str  # pending | answered
     created_at: float
     answered_at: float | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> ToolCallRow:
+        """`problems` is the column's JSON list."""
+        return _from_row(cls, row, problems=json.loads(row["problems"]))
 
 
 @dataclass
@@ -436,6 +495,10 @@ class Run:
     problem: str | None = None  # the kind of failure (errors.Problem.kind), when it failed
     dropped_turns: int | None = None  # oldest turns not sent: the server's context was full
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any], **values: Any) -> Run:
+        return _from_row(cls, row, **values)
+
 
 @dataclass
 class FileRow:
@@ -449,6 +512,10 @@ class FileRow:
     error: str | None
     created_at: float
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> FileRow:
+        return _from_row(cls, row)
+
 
 @dataclass
 class RunFile:
@@ -457,8 +524,64 @@ class RunFile:
     container_id: str | None
     file_id: str
     filename: str
-    size: int
+    size: int  # bytes of `content`, which is read only on demand (`run_file_content`)
     error: str | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> RunFile:
+        return _from_row(cls, row)
+
+
+_Row = TypeVar("_Row")
+
+
+def _from_row(cls: type[_Row], row: Mapping[str, Any], **values: Any) -> _Row:
+    """A row type built from a row by column name: each field from the column of its name (a column the
+    read did not select leaves the field's default), `values` over both. Works on any mapping: the
+    dicts sqlite-utils gives, SQLAlchemy's `Row._mapping`."""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    columns = set(row.keys())  # keys(), not `in row`: a sqlite3.Row's `in` looks at its values
+    found = {name: row[name] for name in names if name in columns and name not in values}
+    return cls(**found, **values)
+
+
+def _columns(cls: type, alias: str = "", *, leave_out: Collection[str] = ()) -> str:
+    """The SELECT list for a row type's own table: each field by name (as `alias.field` with an alias)."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f"{prefix}{f.name}" for f in fields(cls) if f.name not in leave_out)
+
+
+# A message as the reads give it: its own columns, its version's number and its run's outcome.
+MESSAGE_COLUMNS = (
+    "m.id, m.thread_id, m.role, m.content, m.version_id, m.run_id, m.status, m.created_at, m.placed, "
+    "v.number AS version_number, r.model, r.error, r.status AS run_status, r.problem"
+)
+
+
+# Who owns what: for each kind of row, the way from a row (by its id) to the row holding its owner
+# (alias o). With `Store._mine` (what "this owner's" means), this is the one ownership rule: every
+# read and write by id goes through `Store._check`, and the lists filter with `Store._mine`. The
+# sign-in issue changes who owns what here and there, nowhere else.
+_OWNER_PATHS: dict[str, tuple[str, str]] = {  # kind: (FROM clause, the row's id column)
+    "assistant": ("assistants o", "o.id"),
+    "version": ("assistant_versions x JOIN assistants o ON o.id = x.assistant_id", "x.id"),
+    "thread": ("threads x JOIN assistants o ON o.id = x.assistant_id", "x.id"),
+    "message": (
+        "messages x JOIN threads t ON t.id = x.thread_id JOIN assistants o ON o.id = t.assistant_id",
+        "x.id",
+    ),
+    "run": ("runs x JOIN threads t ON t.id = x.thread_id JOIN assistants o ON o.id = t.assistant_id", "x.id"),
+    "run_file": (
+        "run_files x JOIN runs r ON r.id = x.run_id JOIN threads t ON t.id = r.thread_id "
+        "JOIN assistants o ON o.id = t.assistant_id",
+        "x.id",
+    ),
+    "file": ("files o", "o.id"),
+    "vector_store": ("vector_stores o", "o.id"),
+    "test_set": ("test_sets o", "o.id"),
+    "test_case": ("test_cases x JOIN test_sets o ON o.id = x.set_id", "x.id"),
+    "replay": ("replays x JOIN test_sets o ON o.id = x.set_id", "x.id"),
+}
 
 
 class Store:
@@ -669,25 +792,16 @@ class Store:
         """A new assistant with a draft and no version yet (the user has not pressed Create)."""
         config = config or AssistantConfig()
         now = time.time()
+        row = {"owner": self.owner, "name": config.name, "created_at": now, "updated_at": now}
         with self.write() as db:
-            cur = db.conn.execute(
-                "INSERT INTO assistants (owner, name, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                (self.owner, config.name, now, now),
-            )
-            assistant_id = cur.lastrowid
-            db.conn.execute(
-                "INSERT INTO drafts (assistant_id, config, updated_at) VALUES (?, ?, ?)",
-                (assistant_id, config.to_json(), now),
-            )
-        return Assistant(_inserted(assistant_id), config.name, now, now)
+            assistant_id = _insert(db, "assistants", row)
+            _insert(db, "drafts", {"assistant_id": assistant_id, "config": config.to_json(), "updated_at": now})
+        return Assistant.from_row({**row, "id": assistant_id})
 
     def get_assistant(self, assistant_id: int) -> Assistant | None:
         with self.db() as db:
-            row = db.conn.execute(
-                "SELECT id, name, created_at, updated_at, archived_at FROM assistants WHERE id = ? AND owner = ?",
-                (assistant_id, self.owner),
-            ).fetchone()
-        return Assistant(*row) if row else None
+            row = self._one(db, "assistant", assistant_id, _columns(Assistant))
+        return Assistant.from_row(row) if row else None
 
     def list_assistants(self, include_archived: bool = False) -> list[dict[str, Any]]:
         """Assistants with their model, version count, thread count and last use, newest first."""
@@ -698,16 +812,18 @@ class Store:
                    (SELECT MAX(t.updated_at) FROM threads t WHERE t.assistant_id = a.id) AS last_used,
                    (SELECT json_extract(d.config, '$.model') FROM drafts d
                      WHERE d.assistant_id = a.id) AS model
-            FROM assistants a WHERE a.owner = ? {archived}
+            FROM assistants a WHERE {mine} {archived}
             ORDER BY COALESCE(last_used, a.updated_at) DESC, a.id DESC
-        """.format(archived="" if include_archived else "AND a.archived_at IS NULL")
+        """
+        mine, params = self._mine("a")
+        sql = sql.format(mine=mine, archived="" if include_archived else "AND a.archived_at IS NULL")
         with self.db() as db:
-            return [dict(r) for r in db.query(sql, [self.owner])]
+            return [dict(r) for r in db.query(sql, params)]
 
     def archive_assistant(self, assistant_id: int, archived: bool = True) -> None:
         """Hide an assistant from the lists (its versions and threads stay in the log)."""
-        self._owned(assistant_id)
         with self.write() as db:
+            self._check(db, "assistant", assistant_id)
             db.conn.execute(
                 "UPDATE assistants SET archived_at = ? WHERE id = ?", (time.time() if archived else None, assistant_id)
             )
@@ -732,15 +848,54 @@ class Store:
         clone, _ = self.create_assistant_from(config, note=f"cloned from #{assistant_id} {where}")
         return clone
 
-    def _owned(self, assistant_id: int) -> None:
-        if self.get_assistant(assistant_id) is None:
-            raise LookupError(f"No assistant {assistant_id} for this owner.")
+    # -- ownership: the one rule ------------------------------------------------------------
+
+    def _mine(self, alias: str) -> tuple[str, list[Any]]:
+        """What "this owner's" means, as SQL on the row holding an owner column (`alias`: an assistant,
+        a file, a vector store, a test set) and its parameters. Every owned read and write says it so."""
+        return f"{alias}.owner = ?", [self.owner]
+
+    def _owns(self, db: sqlite_utils.Database, kind: str, row_id: int | str | None) -> bool:
+        """Whether the `kind` row `row_id` is this owner's (see `_OWNER_PATHS`); a missing row is not."""
+        return row_id is not None and bool(self._owned_ids(db, kind, [row_id]))
+
+    def _owned_ids(self, db: sqlite_utils.Database, kind: str, row_ids: Sequence[int | str]) -> list[Any]:
+        """Those of `row_ids` that are `kind` rows of this owner's, in one query."""
+        if not row_ids:
+            return []
+        table, id_column = _OWNER_PATHS[kind]
+        mine, params = self._mine("o")
+        marks = ", ".join("?" for _ in row_ids)
+        sql = f"SELECT {id_column} FROM {table} WHERE {id_column} IN ({marks}) AND {mine}"
+        return [r[0] for r in db.conn.execute(sql, [*row_ids, *params])]
+
+    def _check(self, db: sqlite_utils.Database, kind: str, *row_ids: int | str | None) -> None:
+        """The rule for a write by id: each of `row_ids` (None skipped: an optional reference) is a
+        `kind` row of this owner's, else LookupError and nothing written. Run it inside the write's
+        transaction, so the row cannot change hands between the check and the write."""
+        for row_id in row_ids:
+            if row_id is not None and not self._owns(db, kind, row_id):
+                raise LookupError(f"No {kind.replace('_', ' ')} {row_id} for this owner.")
+
+    def _one(
+        self, db: sqlite_utils.Database, kind: str, row_id: int | str, columns: str = "*"
+    ) -> dict[str, Any] | None:
+        """The rule for a read by id: the `kind` row `row_id` (those `columns` of it), by column name,
+        if it is this owner's; None otherwise."""
+        if not self._owns(db, kind, row_id):
+            return None
+        table = _OWNER_PATHS[kind][0].split()[0]
+        rows = list(db.query(f"SELECT {columns} FROM {table} WHERE id = ?", [row_id]))
+        return rows[0] if rows else None
 
     def adopt(self, from_owner: str) -> int:
         """Move everything `from_owner` made into this log; returns how many assistants moved.
 
         A visitor's work from before they typed a key lives under their session's anonymous
         owner; once they connect, it joins their key's log instead of vanishing from view.
+
+        Outside the ownership rule on purpose: it changes owners, for a session that holds both
+        (its own anonymous owner and the key it connected with), not rows of one owner's.
         """
         if from_owner == self.owner:
             return 0
@@ -756,9 +911,9 @@ class Store:
 
     def save_draft(self, assistant_id: int, config: AssistantConfig) -> float:
         """Keep the edit as it is, valid or not, so a refresh or crash loses nothing."""
-        self._owned(assistant_id)
         now = time.time()
         with self.write() as db:
+            self._check(db, "assistant", assistant_id)
             db.conn.execute(
                 "INSERT INTO drafts (assistant_id, config, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT(assistant_id) DO UPDATE SET config = excluded.config, "
@@ -772,51 +927,45 @@ class Store:
 
     def set_unsent(self, assistant_id: int, text: str | None) -> None:
         """Keep (or, with None, drop) a message the user typed but could not send yet."""
-        self._owned(assistant_id)
         with self.write() as db:
+            self._check(db, "assistant", assistant_id)
             db.conn.execute("UPDATE drafts SET unsent = ? WHERE assistant_id = ?", (text, assistant_id))
 
     def get_unsent(self, assistant_id: int) -> str | None:
-        self._owned(assistant_id)
+        """The message kept unsent; LookupError for another owner's assistant (as the draft's reads)."""
         with self.db() as db:
-            row = db.conn.execute("SELECT unsent FROM drafts WHERE assistant_id = ?", (assistant_id,)).fetchone()
-        return row[0] if row else None
+            self._check(db, "assistant", assistant_id)
+            rows = list(db.query("SELECT unsent FROM drafts WHERE assistant_id = ?", [assistant_id]))
+        return rows[0]["unsent"] if rows else None
 
     def get_draft(self, assistant_id: int) -> tuple[AssistantConfig, float] | None:
-        self._owned(assistant_id)
+        """The draft and when it was saved; LookupError for another owner's assistant."""
         with self.db() as db:
-            row = db.conn.execute(
-                "SELECT config, updated_at FROM drafts WHERE assistant_id = ?", (assistant_id,)
-            ).fetchone()
-        return (AssistantConfig.from_json(row[0]), row[1]) if row else None
+            self._check(db, "assistant", assistant_id)
+            rows = list(db.query("SELECT config, updated_at FROM drafts WHERE assistant_id = ?", [assistant_id]))
+        return (AssistantConfig.from_json(rows[0]["config"]), rows[0]["updated_at"]) if rows else None
 
     def latest_version(self, assistant_id: int) -> Version | None:
         versions = self.list_versions(assistant_id, limit=1)
         return versions[0] if versions else None
 
     def list_versions(self, assistant_id: int, limit: int | None = None) -> list[Version]:
-        self._owned(assistant_id)
+        """The assistant's versions, newest first; LookupError for another owner's assistant."""
         sql = (
-            "SELECT id, assistant_id, number, config, note, created_at FROM assistant_versions "
-            "WHERE assistant_id = ? ORDER BY number DESC"
+            f"SELECT {_columns(Version, 'v')} FROM assistant_versions v WHERE v.assistant_id = ? ORDER BY v.number DESC"
         )
         params: list[Any] = [assistant_id]
         if limit:
             sql += " LIMIT ?"
             params.append(limit)
         with self.db() as db:
-            rows = db.conn.execute(sql, params).fetchall()
-        return [Version(r[0], r[1], r[2], AssistantConfig.from_json(r[3]), r[4], r[5]) for r in rows]
+            self._check(db, "assistant", assistant_id)
+            return [Version.from_row(r) for r in db.query(sql, params)]
 
     def get_version(self, version_id: int) -> Version | None:
         with self.db() as db:
-            row = db.conn.execute(
-                "SELECT v.id, v.assistant_id, v.number, v.config, v.note, v.created_at "
-                "FROM assistant_versions v JOIN assistants a ON a.id = v.assistant_id "
-                "WHERE v.id = ? AND a.owner = ?",
-                (version_id, self.owner),
-            ).fetchone()
-        return Version(row[0], row[1], row[2], AssistantConfig.from_json(row[3]), row[4], row[5]) if row else None
+            row = self._one(db, "version", version_id, _columns(Version))
+        return Version.from_row(row) if row else None
 
     def save_version(self, assistant_id: int, config: AssistantConfig, note: str = "") -> tuple[Version, bool]:
         """Make `config` the newest version unless it already is. Returns (version, created).
@@ -826,23 +975,27 @@ class Store:
         problems = config.validate()
         if problems:
             raise ValueError("; ".join(str(p) for p in problems))
-        self._owned(assistant_id)
         text = config.to_json()
         now = time.time()
         with self.write() as db:
-            row = db.conn.execute(
-                "SELECT id, number, config, note, created_at FROM assistant_versions "
-                "WHERE assistant_id = ? ORDER BY number DESC LIMIT 1",
-                (assistant_id,),
-            ).fetchone()
-            if row and row[2] == text:
-                return Version(row[0], assistant_id, row[1], config, row[3], row[4]), False
-            number = (row[1] if row else 0) + 1
-            cur = db.conn.execute(
-                "INSERT INTO assistant_versions (assistant_id, number, config, note, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (assistant_id, number, text, note, now),
+            self._check(db, "assistant", assistant_id)
+            latest = list(
+                db.query(
+                    f"SELECT {_columns(Version, 'v')} FROM assistant_versions v "
+                    "WHERE v.assistant_id = ? ORDER BY v.number DESC LIMIT 1",
+                    [assistant_id],
+                )
             )
+            if latest and latest[0]["config"] == text:
+                return Version.from_row(latest[0]), False
+            row = {
+                "assistant_id": assistant_id,
+                "number": (latest[0]["number"] if latest else 0) + 1,
+                "config": text,
+                "note": note,
+                "created_at": now,
+            }
+            version_id = _insert(db, "assistant_versions", row)
             db.conn.execute(
                 "INSERT INTO drafts (assistant_id, config, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT(assistant_id) DO UPDATE SET config = excluded.config",
@@ -851,29 +1004,23 @@ class Store:
             db.conn.execute(
                 "UPDATE assistants SET name = ?, updated_at = ? WHERE id = ?", (config.name, now, assistant_id)
             )
-        return Version(_inserted(cur.lastrowid), assistant_id, number, config, note, now), True
+        return Version.from_row({**row, "id": version_id}), True
 
     # -- threads ------------------------------------------------------------------------------
 
     def create_thread(self, assistant_id: int, title: str = "", kind: str = "chat") -> Thread:
         """`kind` says what made the thread: chat, or a replay, compare or evaluation run."""
-        self._owned(assistant_id)
         now = time.time()
+        row = {"assistant_id": assistant_id, "title": title, "created_at": now, "updated_at": now, "kind": kind}
         with self.write() as db:
-            cur = db.conn.execute(
-                "INSERT INTO threads (assistant_id, title, created_at, updated_at, kind) VALUES (?, ?, ?, ?, ?)",
-                (assistant_id, title, now, now, kind),
-            )
-        return Thread(_inserted(cur.lastrowid), assistant_id, None, title, now, now, kind=kind)
+            self._check(db, "assistant", assistant_id)
+            thread_id = _insert(db, "threads", row)
+        return Thread.from_row({**row, "id": thread_id, "conversation_id": None})
 
     def get_thread(self, thread_id: int) -> Thread | None:
         with self.db() as db:
-            row = db.conn.execute(
-                "SELECT t.id, t.assistant_id, t.conversation_id, t.title, t.created_at, t.updated_at, t.api, t.kind "
-                "FROM threads t JOIN assistants a ON a.id = t.assistant_id WHERE t.id = ? AND a.owner = ?",
-                (thread_id, self.owner),
-            ).fetchone()
-        return Thread(*row) if row else None
+            row = self._one(db, "thread", thread_id, _columns(Thread))
+        return Thread.from_row(row) if row else None
 
     def list_threads(
         self,
@@ -890,7 +1037,6 @@ class Store:
         word (any case, accents ignored) or that have a message matching the words (full-text search,
         as on Conversations). Both run in one SQL query over all the assistant's threads.
         """
-        self._owned(assistant_id)
         where: list[str] = ["assistant_id = ?"]
         params: list[Any] = [assistant_id]
         if kinds is not None:
@@ -908,13 +1054,13 @@ class Store:
                 params.append(fts)
             where.append(f"({found})")
         sql = (
-            "SELECT id, assistant_id, conversation_id, title, created_at, updated_at, api, kind FROM threads "
+            f"SELECT {_columns(Thread)} FROM threads "
             f"WHERE {' AND '.join(where)} ORDER BY updated_at DESC, id DESC LIMIT ?"
         )
         with self.db() as db:
+            self._check(db, "assistant", assistant_id)
             db.conn.create_function("folded", 1, _folded, deterministic=True)
-            rows = db.conn.execute(sql, [*params, limit]).fetchall()
-        return [Thread(*r) for r in rows]
+            return [Thread.from_row(r) for r in db.query(sql, [*params, limit])]
 
     MAX_TITLE = 100  # characters in a thread's title
     THREAD_KINDS = ("chat", "replay", "compare", "eval")
@@ -924,13 +1070,11 @@ class Store:
         characters, else ValueError. An empty title gives the thread back its automatic name, the start
         of its first message (none yet: the first message names it). Renaming is not activity: the
         thread keeps its place in the lists."""
-        thread = self.get_thread(thread_id)
-        if thread is None:
-            raise LookupError(f"No thread {thread_id} for this owner.")
         title = " ".join("".join(ch for ch in str(title) if unicodedata.category(ch) != "Cc" or ch.isspace()).split())
         if len(title) > self.MAX_TITLE:
             raise ValueError(f"A title holds at most {self.MAX_TITLE} characters; this one has {len(title)}.")
         with self.write() as db:
+            self._check(db, "thread", thread_id)
             if not title:
                 first = db.conn.execute(
                     "SELECT content FROM messages WHERE thread_id = ? AND role = 'user' ORDER BY id LIMIT 1",
@@ -938,26 +1082,28 @@ class Store:
                 ).fetchone()
                 title = _title(first[0]) if first else ""
             db.conn.execute("UPDATE threads SET title = ? WHERE id = ?", (title, thread_id))
-        thread.title = title
-        return thread
+            row = self._one(db, "thread", thread_id, _columns(Thread))
+        assert row is not None  # checked above, in this transaction
+        return Thread.from_row(row)
 
     def set_thread_kind(self, thread_id: int, kind: str) -> None:
         """Say what a thread is now: a compare or replay thread continued in the Playground becomes a
         chat thread, so it is listed there like the user's own."""
         if kind not in self.THREAD_KINDS:
             raise ValueError(f"Unknown thread kind {kind!r}.")
-        if self.get_thread(thread_id) is None:
-            raise LookupError(f"No thread {thread_id} for this owner.")
         with self.write() as db:
+            self._check(db, "thread", thread_id)
             db.conn.execute("UPDATE threads SET kind = ? WHERE id = ?", (kind, thread_id))
 
     def set_thread_api(self, thread_id: int, api: str) -> None:
         """Fix the way a thread runs its turns; its first turn does it, once."""
         with self.write() as db:
+            self._check(db, "thread", thread_id)
             db.conn.execute("UPDATE threads SET api = ? WHERE id = ? AND api IS NULL", (api, thread_id))
 
     def set_conversation(self, thread_id: int, conversation_id: str | None) -> None:
         with self.write() as db:
+            self._check(db, "thread", thread_id)
             db.conn.execute(
                 "UPDATE threads SET conversation_id = ?, updated_at = ? WHERE id = ?",
                 (conversation_id, time.time(), thread_id),
@@ -976,19 +1122,27 @@ class Store:
         status: str = "complete",
     ) -> int:
         now = time.time()
+        row = {
+            "thread_id": thread_id,
+            "role": role,
+            "content": content,
+            "version_id": version_id,
+            "run_id": run_id,
+            "status": status,
+            "created_at": now,
+        }
         with self.write() as db:
-            cur = db.conn.execute(
-                "INSERT INTO messages (thread_id, role, content, version_id, run_id, status, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (thread_id, role, content, version_id, run_id, status, now),
-            )
+            self._check(db, "thread", thread_id)
+            self._check(db, "version", version_id)
+            self._check(db, "run", run_id)
+            message_id = _insert(db, "messages", row)
             # The first user message names the thread, so the thread list reads like a history.
             db.conn.execute(
                 "UPDATE threads SET updated_at = ?, title = CASE WHEN title = '' AND ? = 'user' "
                 "THEN ? ELSE title END WHERE id = ?",
                 (now, role, _title(content), thread_id),
             )
-        return _inserted(cur.lastrowid)
+        return message_id
 
     def place_message(self, thread_id: int, role: str, text: str) -> int:
         """Put a user or assistant message into a thread by hand, to set up a situation: logged like
@@ -1002,10 +1156,9 @@ class Store:
             raise ValueError("A placed message is the user's or the assistant's.")
         if not text.strip():
             raise ValueError("Type the message to place.")
-        if self.get_thread(thread_id) is None:
-            raise LookupError(f"No thread {thread_id}.")
         now = time.time()
         with self.write() as db:
+            self._check(db, "thread", thread_id)
             # Checked in the write transaction: no turn can start or end between the check and the insert.
             last = db.conn.execute(
                 "SELECT status FROM runs WHERE thread_id = ? AND status IN ('in_progress', 'completed', "
@@ -1016,17 +1169,21 @@ class Store:
                 raise ValueError("A reply is being written: place the message once it has ended.")
             if last and last[0] == "requires_action":
                 raise ValueError("The model is waiting for function outputs: answer them before placing a message.")
-            cur = db.conn.execute(
-                "INSERT INTO messages (thread_id, role, content, status, created_at, placed) "
-                "VALUES (?, ?, ?, 'complete', ?, 1)",
-                (thread_id, role, text, now),
-            )
+            message = {
+                "thread_id": thread_id,
+                "role": role,
+                "content": text,
+                "status": "complete",
+                "created_at": now,
+                "placed": 1,
+            }
+            message_id = _insert(db, "messages", message)
             db.conn.execute(
                 "UPDATE threads SET updated_at = ?, title = CASE WHEN title = '' AND ? = 'user' "
                 "THEN ? ELSE title END WHERE id = ?",
                 (now, role, _title(text), thread_id),
             )
-        return _inserted(cur.lastrowid)
+        return message_id
 
     def get_message(self, message_id: int) -> Message | None:
         rows = self._messages("m.id = ?", [message_id])
@@ -1042,23 +1199,25 @@ class Store:
         return self._messages("m.thread_id = ?", [thread_id])
 
     def count_messages(self, thread_id: int) -> int:
+        """How many messages the thread holds (0 for another owner's thread: it has none of this owner's)."""
         with self.db() as db:
+            if not self._owns(db, "thread", thread_id):
+                return 0
             return db.conn.execute("SELECT COUNT(*) FROM messages WHERE thread_id = ?", (thread_id,)).fetchone()[0]
 
     def _messages(self, where: str, params: list[Any]) -> list[Message]:
+        mine, owner = self._mine("a")
         sql = f"""
-            SELECT m.id, m.thread_id, m.role, m.content, m.version_id, m.run_id, m.status, m.created_at,
-                   v.number, r.model, r.error, r.status, r.problem, m.placed
+            SELECT {MESSAGE_COLUMNS}
             FROM messages m
             JOIN threads t ON t.id = m.thread_id
-            JOIN assistants a ON a.id = t.assistant_id AND a.owner = ?
+            JOIN assistants a ON a.id = t.assistant_id AND {mine}
             LEFT JOIN assistant_versions v ON v.id = m.version_id
             LEFT JOIN runs r ON r.id = m.run_id
             WHERE {where} ORDER BY m.id
         """
         with self.db() as db:
-            rows = db.conn.execute(sql, [self.owner, *params]).fetchall()
-        return [Message(*r) for r in rows]
+            return [Message.from_row(r) for r in db.query(sql, [*owner, *params])]
 
     def start_run(
         self, thread_id: int, version_id: int | None, user_message_id: int, model: str, *, attempt: bool = False
@@ -1067,6 +1226,11 @@ class Store:
         its latest attempt and reads as not yet answered (a retry reuses the row). The run holds a lease
         from now (see `hold_lease`)."""
         with self.write() as db:
+            self._check(db, "thread", thread_id)
+            self._check(db, "version", version_id)
+            if attempt:  # the message is written to: it must be this owner's (else it is only a reference)
+                self._check(db, "message", user_message_id)
+            # SQL rather than `_insert`: the lease is an expression on the database's clock, not a value.
             cur = db.conn.execute(
                 "INSERT INTO runs (thread_id, version_id, user_message_id, model, status, created_at, lease_until) "
                 f"VALUES (?, ?, ?, ?, 'in_progress', ?, {DB_NOW} + ?)",
@@ -1084,11 +1248,20 @@ class Store:
         A log that refuses the run keeps no message either, so sending again never makes a copy."""
         now = time.time()
         with self.write() as db:
-            message = db.conn.execute(
-                "INSERT INTO messages (thread_id, role, content, version_id, status, created_at) "
-                "VALUES (?, 'user', ?, ?, 'incomplete', ?)",
-                (thread_id, text, version_id, now),
-            ).lastrowid
+            self._check(db, "thread", thread_id)
+            self._check(db, "version", version_id)
+            message = _insert(
+                db,
+                "messages",
+                {
+                    "thread_id": thread_id,
+                    "role": "user",
+                    "content": text,
+                    "version_id": version_id,
+                    "status": "incomplete",
+                    "created_at": now,
+                },
+            )
             db.conn.execute(
                 "UPDATE threads SET updated_at = ?, title = CASE WHEN title = '' THEN ? ELSE title END WHERE id = ?",
                 (now, _title(text), thread_id),
@@ -1099,14 +1272,15 @@ class Store:
                 (thread_id, version_id, message, model, now, settings.run_lease_s()),
             ).lastrowid
             db.conn.execute("UPDATE messages SET run_id = ? WHERE id = ?", (run, message))
-        return _inserted(message), _inserted(run)
+        return message, _inserted(run)
 
-    def update_run(self, run_id: int, **fields: Any) -> None:
-        if not fields:
+    def update_run(self, run_id: int, **columns: Any) -> None:
+        if not columns:
             return
-        assignments = _run_assignments(fields)
+        assignments = _run_assignments(columns)
         with self.write() as db:
-            db.conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", [*fields.values(), run_id])
+            self._check(db, "run", run_id)
+            db.conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", [*columns.values(), run_id])
 
     def finish_turn(
         self,
@@ -1131,6 +1305,10 @@ class Store:
         run_fields["finished_at"] = now
         assignments = _run_assignments(run_fields)
         with self.write() as db:
+            self._check(db, "run", run_id)
+            self._check(db, "thread", thread_id)
+            self._check(db, "message", user_message_id)
+            self._check(db, "version", version_id)
             if not self._may_finish(db, run_id, thread_id):
                 logger.warning("run %s was closed by another process while it ran; its end is not logged", run_id)
                 return None
@@ -1138,12 +1316,19 @@ class Store:
                 self._set_tool_outputs(db, *answered, answered_at=now)
             db.conn.execute("UPDATE messages SET status = ? WHERE id = ?", (user_status, user_message_id))
             if reply is not None:
-                cur = db.conn.execute(
-                    "INSERT INTO messages (thread_id, role, content, version_id, run_id, status, created_at) "
-                    "VALUES (?, 'assistant', ?, ?, ?, ?, ?)",
-                    (thread_id, reply, version_id, run_id, reply_status, now),
+                reply_id = _insert(
+                    db,
+                    "messages",
+                    {
+                        "thread_id": thread_id,
+                        "role": "assistant",
+                        "content": reply,
+                        "version_id": version_id,
+                        "run_id": run_id,
+                        "status": reply_status,
+                        "created_at": now,
+                    },
                 )
-                reply_id = cur.lastrowid
             self._insert_tool_calls(db, run_id, thread_id, tool_calls, now)
             db.conn.execute(
                 f"UPDATE runs SET {assignments}, lease_until = NULL WHERE id = ?", [*run_fields.values(), run_id]
@@ -1174,26 +1359,30 @@ class Store:
 
     def get_run(self, run_id: int) -> Run | None:
         """A run of this owner's (None for another owner's: a run id from a session is not trusted)."""
-        columns = ", ".join(f"r.{name}" for name in Run.__dataclass_fields__)
         with self.db() as db:
-            row = db.conn.execute(
-                f"SELECT {columns} FROM runs r JOIN threads t ON t.id = r.thread_id "
-                "JOIN assistants a ON a.id = t.assistant_id WHERE r.id = ? AND a.owner = ?",
-                (run_id, self.owner),
-            ).fetchone()
-        return Run(*row) if row else None
+            row = self._one(db, "run", run_id, _columns(Run))
+        return Run.from_row(row) if row else None
 
-    def list_runs(self, thread_id: int, from_id: int = 0) -> list[Run]:
-        """The thread's runs, oldest first; from run `from_id` on (the chat reads only what it draws)."""
-        columns = ", ".join(f"r.{name}" for name in Run.__dataclass_fields__)
+    def list_runs(self, thread_id: int, from_id: int = 0, *, bodies: bool = True) -> list[Run]:
+        """The thread's runs, oldest first; from run `from_id` on (the chat reads only what it draws).
+        None of another owner's thread. `bodies=False` leaves out each run's request and response JSON
+        (None): a chat-way request carries the whole thread so far, so reading every run's grows with
+        the square of the thread (96 of a turn's 129 ms of store time at 1,000 messages,
+        bench/store_speed.py) where only the outcomes are wanted."""
+        left_out = () if bodies else ("request", "response")
         with self.db() as db:
-            rows = db.conn.execute(
-                f"SELECT {columns} FROM runs r JOIN threads t ON t.id = r.thread_id "
-                "JOIN assistants a ON a.id = t.assistant_id WHERE r.thread_id = ? AND r.id >= ? AND a.owner = ? "
-                "ORDER BY r.id",
-                (thread_id, from_id, self.owner),
-            ).fetchall()
-        return [Run(*r) for r in rows]
+            if not self._owns(db, "thread", thread_id):
+                return []
+            rows = db.query(
+                f"SELECT {_columns(Run, 'r', leave_out=left_out)} FROM runs r "
+                "WHERE r.thread_id = ? AND r.id >= ? ORDER BY r.id",
+                [thread_id, from_id],
+            )
+            return [Run.from_row(r, **dict.fromkeys(left_out)) for r in rows]
+
+    # Leases and their recovery are process-level, outside the ownership rule: a process renews the runs
+    # it runs and recovers those whose process died, whoever's they are (a dead process's turns have no
+    # session left to ask), so these methods take no owner and read no other row than the runs'.
 
     def recover_expired_runs(self, spare: Collection[int] = ()) -> int:
         """Close the runs whose lease ran out (their process died): incomplete, their message retryable,
@@ -1263,6 +1452,9 @@ class Store:
         its process, so one left blank (no version, no thread, the default draft) can never be
         reached again. Anything the visitor did edit is kept. Another app process on the log may
         still be showing a recent one to its session, so the open passes a day ago, not its start.
+
+        Process-level, outside the ownership rule: it runs at open over every anonymous session's
+        assistants, which no session (and no owner of this Store) can reach any more.
         """
         blank = AssistantConfig().to_json()
         with self.write() as db:
@@ -1283,6 +1475,7 @@ class Store:
     def checkpoint(self, run_id: int, partial: str) -> None:
         """Keep the reply streamed so far; recovered if the process dies before the turn ends."""
         with self.write() as db:
+            self._check(db, "run", run_id)
             db.conn.execute("UPDATE runs SET partial = ? WHERE id = ? AND status = 'in_progress'", (partial, run_id))
 
     # -- function calls -----------------------------------------------------------------------
@@ -1290,6 +1483,8 @@ class Store:
     def add_tool_calls(self, run_id: int, thread_id: int, calls: list[tuple[str, str, str, list[str]]]) -> None:
         """Record the calls a turn ended with: (call_id, name, arguments, problems with the arguments)."""
         with self.write() as db:
+            self._check(db, "run", run_id)
+            self._check(db, "thread", thread_id)
             self._insert_tool_calls(db, run_id, thread_id, calls, time.time())
 
     @staticmethod
@@ -1300,35 +1495,41 @@ class Store:
         calls: Sequence[tuple[str, str, str, list[str]]],
         now: float,
     ) -> None:
-        db.conn.executemany(
-            "INSERT INTO tool_calls (run_id, thread_id, call_id, name, arguments, problems, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(run_id, thread_id, c, n, a, json.dumps(p), now) for c, n, a, p in calls],
-        )
+        for call_id, name, arguments, problems in calls:
+            row = {
+                "run_id": run_id,
+                "thread_id": thread_id,
+                "call_id": call_id,
+                "name": name,
+                "arguments": arguments,
+                "problems": json.dumps(problems),
+                "created_at": now,
+            }
+            _insert(db, "tool_calls", row)
 
     def tool_calls(self, run_id: int) -> list[ToolCallRow]:
+        """The run's function calls, oldest first; none of another owner's run."""
         with self.db() as db:
-            rows = db.conn.execute(
-                f"SELECT {', '.join(ToolCallRow.__dataclass_fields__)} FROM tool_calls WHERE run_id = ? ORDER BY id",
-                (run_id,),
-            ).fetchall()
-        # One star: mypy counts a positional after a star-arg of unknown length as one too many (mypy#14648).
-        return [ToolCallRow(*(*r[:6], json.loads(r[6]), *r[7:])) for r in rows]
+            if not self._owns(db, "run", run_id):
+                return []
+            sql = f"SELECT {_columns(ToolCallRow, 'c')} FROM tool_calls c WHERE c.run_id = ? ORDER BY c.id"
+            return [ToolCallRow.from_row(r) for r in db.query(sql, [run_id])]
 
     def thread_tool_calls(self, thread_id: int, since: float = 0.0) -> list[ToolCallRow]:
-        """The thread's function calls logged at or after `since`, oldest first."""
+        """The thread's function calls logged at or after `since`, oldest first; none of another owner's."""
         with self.db() as db:
-            rows = db.conn.execute(
-                f"SELECT {', '.join(ToolCallRow.__dataclass_fields__)} FROM tool_calls "
-                "WHERE thread_id = ? AND created_at >= ? ORDER BY id",
-                (thread_id, since),
-            ).fetchall()
-        # One star: mypy counts a positional after a star-arg of unknown length as one too many (mypy#14648).
-        return [ToolCallRow(*(*r[:6], json.loads(r[6]), *r[7:])) for r in rows]
+            if not self._owns(db, "thread", thread_id):
+                return []
+            sql = (
+                f"SELECT {_columns(ToolCallRow, 'c')} FROM tool_calls c "
+                "WHERE c.thread_id = ? AND c.created_at >= ? ORDER BY c.id"
+            )
+            return [ToolCallRow.from_row(r) for r in db.query(sql, [thread_id, since])]
 
     def set_tool_outputs(self, run_id: int, outputs: dict[str, tuple[str, str]], *, answered: bool) -> None:
         """Keep each call's output (call_id → (output, source)); `answered` once the model has it."""
         with self.write() as db:
+            self._check(db, "run", run_id)
             self._set_tool_outputs(db, run_id, outputs, answered_at=time.time() if answered else None)
 
     @staticmethod
@@ -1358,7 +1559,7 @@ class Store:
             return run_id
         if self.read_only:
             return None
-        try:
+        try:  # the recovery is process-level (see `recover_expired_runs`); the thread was checked above
             self.recover_expired_runs(spare=held)
         except LogError:
             return run_id
@@ -1366,20 +1567,26 @@ class Store:
         return row[0] if row else None
 
     def _newest_in_progress(self, thread_id: int) -> tuple[int, bool] | None:
-        """The thread's newest run in progress, and whether its lease has run out."""
+        """The thread's newest run in progress, and whether its lease has run out (None: none, or
+        another owner's thread)."""
         with self.db() as db:
-            row = db.conn.execute(
-                f"SELECT r.id, r.lease_until IS NULL OR r.lease_until < {DB_NOW} FROM runs r "
-                "JOIN threads t ON t.id = r.thread_id JOIN assistants a ON a.id = t.assistant_id "
-                "WHERE r.thread_id = ? AND r.status = 'in_progress' AND a.owner = ? ORDER BY r.id DESC LIMIT 1",
-                (thread_id, self.owner),
-            ).fetchone()
-        return (row[0], bool(row[1])) if row else None
+            if not self._owns(db, "thread", thread_id):
+                return None
+            rows = list(
+                db.query(
+                    f"SELECT r.id, r.lease_until IS NULL OR r.lease_until < {DB_NOW} AS expired FROM runs r "
+                    "WHERE r.thread_id = ? AND r.status = 'in_progress' ORDER BY r.id DESC LIMIT 1",
+                    [thread_id],
+                )
+            )
+        return (rows[0]["id"], bool(rows[0]["expired"])) if rows else None
 
     def pending_run(self, thread_id: int) -> int | None:
         """The thread's newest run if it is waiting for function outputs (it survives a reload)."""
         # A failed attempt to answer leaves the calls pending, so look past failed runs.
         with self.db() as db:
+            if not self._owns(db, "thread", thread_id):
+                return None
             row = db.conn.execute(
                 "SELECT id, status FROM runs WHERE thread_id = ? AND status IN ('completed', 'requires_action') "
                 "ORDER BY id DESC LIMIT 1",
@@ -1388,23 +1595,28 @@ class Store:
         return row[0] if row and row[1] == "requires_action" else None
 
     def dump(self) -> dict[str, list[dict[str, Any]]]:
-        """Every row of every table (for tests and exports)."""
+        """Every row of every table, every owner's (for tests and a whole-file backup): outside the rule."""
         with self.db() as db:
             return {name: [dict(r) for r in db[name].rows] for name in db.table_names()}
 
     # -- files and vector stores --------------------------------------------------------------
 
     def add_vector_store(self, vector_store_id: str, name: str) -> None:
+        """Keep a vector store made or picked here; one the log already keeps is left as it is. The id
+        is upstream's, and one upstream account can be reached from two owners (a key typed in the
+        sidebar and the same key as the deployment's), so a store another owner keeps stays theirs,
+        untouched, with no error: the page that picked it goes on using it upstream."""
         with self.write() as db:
-            db.conn.execute(
-                "INSERT OR IGNORE INTO vector_stores (id, owner, name, created_at) VALUES (?, ?, ?, ?)",
-                (vector_store_id, self.owner, name, time.time()),
-            )
+            if db.conn.execute("SELECT 1 FROM vector_stores WHERE id = ?", (vector_store_id,)).fetchone():
+                return
+            row = {"id": vector_store_id, "owner": self.owner, "name": name, "created_at": time.time()}
+            _insert(db, "vector_stores", row)
 
     def list_vector_stores(self) -> list[dict[str, Any]]:
+        mine, params = self._mine("s")
         with self.db() as db:
-            sql = "SELECT id, name, created_at FROM vector_stores WHERE owner = ? ORDER BY created_at DESC"
-            return [dict(r) for r in db.query(sql, [self.owner])]
+            sql = f"SELECT s.id, s.name, s.created_at FROM vector_stores s WHERE {mine} ORDER BY s.created_at DESC"
+            return [dict(r) for r in db.query(sql, params)]
 
     def add_file(
         self,
@@ -1416,74 +1628,91 @@ class Store:
         vector_store_id: str | None = None,
         status: str = "uploaded",
     ) -> int:
+        row = {
+            "owner": self.owner,
+            "file_id": file_id,
+            "filename": filename,
+            "bytes": size,
+            "purpose": purpose,
+            "vector_store_id": vector_store_id,
+            "status": status,
+            "created_at": time.time(),
+        }
         with self.write() as db:
-            cur = db.conn.execute(
-                "INSERT INTO files (owner, file_id, filename, bytes, purpose, vector_store_id, status, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (self.owner, file_id, filename, size, purpose, vector_store_id, status, time.time()),
-            )
-        return _inserted(cur.lastrowid)
+            return _insert(db, "files", row)
 
     def set_file_status(self, row_id: int, status: str, error: str | None = None) -> None:
+        """LookupError for another owner's file (or one removed), nothing written."""
         with self.write() as db:
-            db.conn.execute(
-                "UPDATE files SET status = ?, error = ? WHERE id = ? AND owner = ?", (status, error, row_id, self.owner)
-            )
+            self._check(db, "file", row_id)
+            db.conn.execute("UPDATE files SET status = ?, error = ? WHERE id = ?", (status, error, row_id))
 
     def list_files(self, purpose: str | None = None, vector_store_id: str | None = None) -> list[FileRow]:
-        where, params = ["owner = ?"], [self.owner]
+        mine, params = self._mine("f")
+        where = [mine]
         if purpose:
-            where.append("purpose = ?")
+            where.append("f.purpose = ?")
             params.append(purpose)
         if vector_store_id:
-            where.append("vector_store_id = ?")
+            where.append("f.vector_store_id = ?")
             params.append(vector_store_id)
+        sql = f"SELECT {_columns(FileRow, 'f')} FROM files f WHERE {' AND '.join(where)} ORDER BY f.id"
         with self.db() as db:
-            rows = db.conn.execute(
-                f"SELECT {', '.join(FileRow.__dataclass_fields__)} FROM files WHERE {' AND '.join(where)} ORDER BY id",
-                params,
-            ).fetchall()
-        return [FileRow(*r) for r in rows]
+            return [FileRow.from_row(r) for r in db.query(sql, params)]
 
     def filenames(self) -> dict[str, str]:
         """Upstream file id → the name it was uploaded with (the API's citations may lack it)."""
+        mine, params = self._mine("f")
         with self.db() as db:
-            rows = db.conn.execute("SELECT file_id, filename FROM files WHERE owner = ?", (self.owner,)).fetchall()
-        return dict(rows)
+            return {
+                r["file_id"]: r["filename"]
+                for r in db.query(f"SELECT file_id, filename FROM files f WHERE {mine}", params)
+            }
 
     def remove_file(self, row_id: int) -> None:
+        """Forget an uploaded file. LookupError for another owner's; one already gone is no error
+        (two tabs removing it at once)."""
         with self.write() as db:
-            db.conn.execute("DELETE FROM files WHERE id = ? AND owner = ?", (row_id, self.owner))
+            if db.conn.execute("SELECT 1 FROM files WHERE id = ?", (row_id,)).fetchone():
+                self._check(db, "file", row_id)
+            db.conn.execute("DELETE FROM files WHERE id = ?", (row_id,))
 
     def add_run_files(self, run_id: int, files: list[tuple[str | None, str, str, bytes | None, str | None]]) -> None:
         """Keep the files a turn generated: (container_id, file_id, filename, content, error)."""
         now = time.time()
         with self.write() as db:
-            db.conn.executemany(
-                "INSERT INTO run_files (run_id, container_id, file_id, filename, content, error, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(run_id, c, f, n, data, e, now) for c, f, n, data, e in files],
-            )
+            self._check(db, "run", run_id)
+            for container_id, file_id, filename, content, error in files:
+                row = {
+                    "run_id": run_id,
+                    "container_id": container_id,
+                    "file_id": file_id,
+                    "filename": filename,
+                    "content": content,
+                    "error": error,
+                    "created_at": now,
+                }
+                _insert(db, "run_files", row)
 
     def run_files(self, run_ids: list[int]) -> list[RunFile]:
+        """The files these runs generated (their content's size only), those of this owner's runs."""
         if not run_ids:
             return []
-        marks = ", ".join("?" for _ in run_ids)
+        size = "COALESCE(length(f.content), 0) AS size"
         with self.db() as db:
-            rows = db.conn.execute(
-                "SELECT f.id, f.run_id, f.container_id, f.file_id, f.filename, COALESCE(length(f.content), 0), "
-                f"f.error FROM run_files f {_RUN_OWNER} WHERE f.run_id IN ({marks}) AND a.owner = ? ORDER BY f.id",
-                [*run_ids, self.owner],
-            ).fetchall()
-        return [RunFile(*r) for r in rows]
+            mine = self._owned_ids(db, "run", run_ids)
+            marks = ", ".join("?" for _ in mine) or "NULL"
+            sql = (
+                f"SELECT {_columns(RunFile, 'f', leave_out={'size'})}, {size} FROM run_files f "
+                f"WHERE f.run_id IN ({marks}) ORDER BY f.id"
+            )
+            return [RunFile.from_row(r) for r in db.query(sql, mine)]
 
     def run_file_content(self, run_file_id: int) -> bytes:
+        """A generated file's bytes (empty for another owner's, or one whose fetch failed)."""
         with self.db() as db:
-            row = db.conn.execute(
-                f"SELECT f.content FROM run_files f {_RUN_OWNER} WHERE f.id = ? AND a.owner = ?",
-                (run_file_id, self.owner),
-            ).fetchone()
-        return bytes(row[0]) if row and row[0] is not None else b""
+            row = self._one(db, "run_file", run_file_id, "content")
+        return bytes(row["content"]) if row and row["content"] is not None else b""
 
     # -- the log: conversations, search, usage ------------------------------------------------
 
@@ -1562,6 +1791,7 @@ class Store:
         match = fts_query(query)
         if not match or thread_ids == []:
             return []
+        mine, owner = self._mine("a")
         columns = """m.thread_id, m.id AS message_id, m.role, m.created_at, t.title, a.name AS assistant,
                    snippet(messages_fts, 0, '**', '**', '…', 16) AS snippet"""
         if thread_ids is not None:
@@ -1571,12 +1801,12 @@ class Store:
                 FROM messages m
                 JOIN messages_fts ON messages_fts.rowid = m.id
                 JOIN threads t ON t.id = m.thread_id
-                JOIN assistants a ON a.id = t.assistant_id AND a.owner = ?
+                JOIN assistants a ON a.id = t.assistant_id AND {mine}
                 WHERE m.thread_id IN ({marks}) AND messages_fts MATCH ?
                 ORDER BY m.thread_id, m.id LIMIT ?
             """
             with self.db() as db:
-                rows = [dict(r) for r in db.query(sql, [self.owner, *thread_ids, match, self.MAX_SNIPPET_ROWS])]
+                rows = [dict(r) for r in db.query(sql, [*owner, *thread_ids, match, self.MAX_SNIPPET_ROWS])]
             kept: dict[int, list[dict[str, Any]]] = {}
             for hit in rows:
                 if len(kept.setdefault(hit["thread_id"], [])) < per_thread:
@@ -1587,7 +1817,7 @@ class Store:
             FROM messages_fts
             JOIN messages m ON m.id = messages_fts.rowid
             JOIN threads t ON t.id = m.thread_id
-            JOIN assistants a ON a.id = t.assistant_id AND a.owner = ?
+            JOIN assistants a ON a.id = t.assistant_id AND {mine}
             WHERE messages_fts MATCH ? AND messages_fts.rowid >= COALESCE(
                 (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?
                  ORDER BY rowid DESC LIMIT 1 OFFSET ?), 0)
@@ -1596,20 +1826,21 @@ class Store:
         # Ranking every match of a very common word costs ~100 ms per 100k messages; rank only the
         # newest RANK_WINDOW matches (bench/log_scale.py).
         with self.db() as db:
-            return [dict(r) for r in db.query(sql, [self.owner, match, match, RANK_WINDOW - 1, limit])]
+            return [dict(r) for r in db.query(sql, [*owner, match, match, RANK_WINDOW - 1, limit])]
 
     def usage_by_assistant(self) -> dict[int, dict[str, Any]]:
         """Per assistant: finished runs and tokens per model, summed in SQL (the Assistants table).
         Tokens are those of the runs whose usage is known; `unknown_runs` counts the others."""
+        mine, params = self._mine("a")
         sql = f"""
             SELECT t.assistant_id, r.model, {_usage_columns("r.")}
             FROM runs r JOIN threads t ON t.id = r.thread_id
-            JOIN assistants a ON a.id = t.assistant_id AND a.owner = ?
+            JOIN assistants a ON a.id = t.assistant_id AND {mine}
             WHERE r.status != 'in_progress' GROUP BY t.assistant_id, r.model
         """
         out: dict[int, dict[str, Any]] = {}
         with self.db() as db:
-            for assistant_id, model, runs, unknown, inp, outp in db.conn.execute(sql, (self.owner,)):
+            for assistant_id, model, runs, unknown, inp, outp in db.conn.execute(sql, params):
                 row = out.setdefault(
                     assistant_id, {"runs": 0, "tokens": 0, "unknown_runs": 0, "by_model": [], "usage_by_model": []}
                 )
@@ -1622,22 +1853,22 @@ class Store:
 
     def models(self) -> list[str]:
         """The models this owner's runs used (for filters), from the runs_model index."""
-        sql = """
+        mine, params = self._mine("a")
+        sql = f"""
             SELECT m.model FROM (SELECT DISTINCT model FROM runs WHERE model != '') m
             WHERE EXISTS (SELECT 1 FROM runs r JOIN threads t ON t.id = r.thread_id
                           JOIN assistants a ON a.id = t.assistant_id
-                          WHERE r.model = m.model AND a.owner = ?)
+                          WHERE r.model = m.model AND {mine})
             ORDER BY m.model
         """
         with self.db() as db:
-            return [r[0] for r in db.conn.execute(sql, (self.owner,))]
+            return [r[0] for r in db.conn.execute(sql, params)]
 
     def delete_thread(self, thread_id: int) -> None:
         """Remove a thread and everything logged under it."""
-        if self.get_thread(thread_id) is None:
-            raise LookupError(f"No thread {thread_id} for this owner.")
         runs = "SELECT id FROM runs WHERE thread_id = ?"
         with self.write() as db:
+            self._check(db, "thread", thread_id)
             db.conn.execute(f"DELETE FROM run_files WHERE run_id IN ({runs})", (thread_id,))
             db.conn.execute("DELETE FROM tool_calls WHERE thread_id = ?", (thread_id,))
             db.conn.execute("DELETE FROM messages WHERE thread_id = ?", (thread_id,))
@@ -1646,18 +1877,19 @@ class Store:
 
     def usage(self, since: float | None = None) -> list[dict[str, Any]]:
         """Every finished run with its assistant, version, model, tokens and timings."""
-        sql = """
+        mine, params = self._mine("a")
+        sql = f"""
             SELECT r.id, r.created_at, r.status, r.model, r.input_tokens, r.output_tokens, r.total_tokens,
                    r.ttft_ms, r.latency_ms, t.assistant_id, a.name AS assistant, v.number AS version
             FROM runs r
             JOIN threads t ON t.id = r.thread_id
-            JOIN assistants a ON a.id = t.assistant_id AND a.owner = ?
+            JOIN assistants a ON a.id = t.assistant_id AND {mine}
             LEFT JOIN assistant_versions v ON v.id = r.version_id
             WHERE r.status != 'in_progress' AND r.created_at >= ?
             ORDER BY r.id
         """
         with self.db() as db:
-            return [dict(r) for r in db.query(sql, [self.owner, since or 0])]
+            return [dict(r) for r in db.query(sql, [*params, since or 0])]
 
     # -- test sets and replays ----------------------------------------------------------------
 
@@ -1669,42 +1901,46 @@ class Store:
         source_thread_id: int | None = None,
         sources: Sequence[int | None] | None = None,
     ) -> int:
-        """A named list of inputs; `sources` gives the thread each input came from (None: by hand)."""
+        """A named list of inputs; `sources` gives the thread each input came from (None: by hand).
+        LookupError if a source is another owner's thread."""
         sources = list(sources) if sources is not None else [source_thread_id] * len(inputs)
         if len(sources) != len(inputs):
             raise ValueError("One source per input.")
         with self.write() as db:
-            cur = db.conn.execute(
-                "INSERT INTO test_sets (owner, name, mode, source_thread_id, created_at) VALUES (?, ?, ?, ?, ?)",
-                (self.owner, name, mode, source_thread_id, time.time()),
-            )
-            set_id = cur.lastrowid
-            db.conn.executemany(
-                "INSERT INTO test_cases (set_id, position, input, source_thread_id) VALUES (?, ?, ?, ?)",
-                [(set_id, n, text, source) for n, (text, source) in enumerate(zip(inputs, sources, strict=True))],
-            )
-        return _inserted(set_id)
+            self._check(db, "thread", *{source_thread_id, *sources})
+            row = {
+                "owner": self.owner,
+                "name": name,
+                "mode": mode,
+                "source_thread_id": source_thread_id,
+                "created_at": time.time(),
+            }
+            set_id = _insert(db, "test_sets", row)
+            for position, (text, source) in enumerate(zip(inputs, sources, strict=True)):
+                case = {"set_id": set_id, "position": position, "input": text, "source_thread_id": source}
+                _insert(db, "test_cases", case)
+        return set_id
 
     def list_test_sets(self) -> list[dict[str, Any]]:
-        sql = """
+        mine, params = self._mine("s")
+        sql = f"""
             SELECT s.id, s.name, s.mode, s.source_thread_id, s.created_at,
                    (SELECT COUNT(*) FROM test_cases c WHERE c.set_id = s.id) AS cases,
                    (SELECT COUNT(DISTINCT c.source_thread_id) FROM test_cases c WHERE c.set_id = s.id) AS sources,
                    (SELECT COUNT(*) FROM replays r WHERE r.set_id = s.id) AS replays
-            FROM test_sets s WHERE s.owner = ? ORDER BY s.id DESC
+            FROM test_sets s WHERE {mine} ORDER BY s.id DESC
         """
         with self.db() as db:
-            return [dict(r) for r in db.query(sql, [self.owner])]
+            return [dict(r) for r in db.query(sql, params)]
 
     def get_test_set(self, set_id: int) -> dict[str, Any] | None:
         with self.db() as db:
-            rows = list(db.query("SELECT * FROM test_sets WHERE id = ? AND owner = ?", [set_id, self.owner]))
-        return dict(rows[0]) if rows else None
+            return self._one(db, "test_set", set_id)
 
     def test_cases(self, set_id: int) -> list[dict[str, Any]]:
-        if self.get_test_set(set_id) is None:
-            raise LookupError(f"No test set {set_id} for this owner.")
+        """The set's inputs in order; LookupError for another owner's set (the replay needs them all)."""
         with self.db() as db:
+            self._check(db, "test_set", set_id)
             return [
                 dict(r)
                 for r in db.query(
@@ -1714,55 +1950,65 @@ class Store:
             ]
 
     def start_replay(self, set_id: int, version_id: int) -> int:
-        if self.get_test_set(set_id) is None or self.get_version(version_id) is None:
-            raise LookupError("No such test set or version for this owner.")
         with self.write() as db:
-            cur = db.conn.execute(
-                "INSERT INTO replays (set_id, version_id, status, created_at) VALUES (?, ?, 'running', ?)",
-                (set_id, version_id, time.time()),
-            )
-        return _inserted(cur.lastrowid)
+            self._check(db, "test_set", set_id)
+            self._check(db, "version", version_id)
+            row = {"set_id": set_id, "version_id": version_id, "status": "running", "created_at": time.time()}
+            return _insert(db, "replays", row)
 
-    def add_replay_result(self, replay_id: int, case_id: int, **fields: Any) -> None:
-        columns = ["replay_id", "case_id", *fields]
+    RESULT_COLUMNS = frozenset(
+        {"thread_id", "run_id", "output", "status", "total_tokens", "latency_ms", "error"}
+        | {"input_tokens", "output_tokens", "model"}
+    )
+
+    def add_replay_result(self, replay_id: int, case_id: int, **columns: Any) -> None:
+        """One case's result. The replay, the case (of the replay's set), and the thread and run it made
+        must be this owner's: LookupError otherwise, nothing written."""
+        unknown = set(columns) - self.RESULT_COLUMNS
+        if unknown:
+            raise ValueError(f"Unknown replay result fields: {sorted(unknown)}")
         with self.write() as db:
-            db.conn.execute(
-                f"INSERT INTO replay_results ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
-                [replay_id, case_id, *fields.values()],
-            )
+            self._check(db, "replay", replay_id)
+            self._check(db, "test_case", case_id)
+            self._check(db, "thread", columns.get("thread_id"))
+            self._check(db, "run", columns.get("run_id"))
+            _insert(db, "replay_results", {"replay_id": replay_id, "case_id": case_id, **columns})
 
     def finish_replay(self, replay_id: int, status: str) -> None:
         with self.write() as db:
+            self._check(db, "replay", replay_id)
             db.conn.execute(
                 "UPDATE replays SET status = ?, finished_at = ? WHERE id = ?", (status, time.time(), replay_id)
             )
 
     def list_replays(self, set_id: int) -> list[dict[str, Any]]:
-        sql = """
+        mine, params = self._mine("s")
+        sql = f"""
             SELECT r.id, r.status, r.created_at, r.finished_at, r.version_id, v.number AS version,
                    a.name AS assistant, json_extract(v.config, '$.model') AS model
-            FROM replays r JOIN test_sets s ON s.id = r.set_id AND s.owner = ?
+            FROM replays r JOIN test_sets s ON s.id = r.set_id AND {mine}
             JOIN assistant_versions v ON v.id = r.version_id JOIN assistants a ON a.id = v.assistant_id
             WHERE r.set_id = ? ORDER BY r.id DESC
         """
         with self.db() as db:
-            return [dict(r) for r in db.query(sql, [self.owner, set_id])]
+            return [dict(r) for r in db.query(sql, [*params, set_id])]
 
     def replay_results(self, replay_id: int) -> list[dict[str, Any]]:
-        sql = """
+        mine, params = self._mine("s")
+        sql = f"""
             SELECT x.case_id, c.position, c.input, x.output, x.status, x.total_tokens, x.latency_ms, x.error,
                    x.thread_id, x.run_id,
                    COALESCE(x.input_tokens, run.input_tokens) AS input_tokens,
                    COALESCE(x.output_tokens, run.output_tokens) AS output_tokens,
                    COALESCE(x.model, run.model, json_extract(v.config, '$.model')) AS model
             FROM replay_results x JOIN test_cases c ON c.id = x.case_id
-            JOIN replays r ON r.id = x.replay_id JOIN test_sets s ON s.id = r.set_id AND s.owner = ?
+            JOIN replays r ON r.id = x.replay_id JOIN test_sets s ON s.id = r.set_id AND {mine}
             JOIN assistant_versions v ON v.id = r.version_id
             LEFT JOIN runs run ON run.id = x.run_id  -- results logged before migration 8 copied no tokens
             WHERE x.replay_id = ? ORDER BY c.position
         """
         with self.db() as db:
-            return [dict(r) for r in db.query(sql, [self.owner, replay_id])]
+            return [dict(r) for r in db.query(sql, [*params, replay_id])]
 
     # -- added for the log pages (issue 5) ----------------------------------------------------
 
@@ -1799,8 +2045,8 @@ class Store:
         kinds: tuple[str, ...] | None = None,
     ) -> tuple[str, list[Any]]:
         """The WHERE clause over threads t and assistants a shared by the conversation queries."""
-        where: list[str] = ["a.owner = ?"]
-        params: list[Any] = [self.owner]
+        mine, params = self._mine("a")
+        where: list[str] = [mine]
         if kinds is not None:
             where.append(f"t.kind IN ({', '.join('?' for _ in kinds) or 'NULL'})")
             params.extend(kinds)
@@ -1833,28 +2079,28 @@ class Store:
 
     def set_version_note(self, version_id: int, note: str) -> Version:
         """Change a version's note. Notes are metadata: the configuration a version ran stays as it was."""
-        version = self.get_version(version_id)
-        if version is None:
-            raise LookupError(f"No version {version_id} for this owner.")
         note = note.strip()
         if len(note) > self.MAX_NOTE:
             raise ValueError(f"A note holds at most {self.MAX_NOTE} characters; this one has {len(note)}.")
         with self.write() as db:
+            self._check(db, "version", version_id)
             db.conn.execute("UPDATE assistant_versions SET note = ? WHERE id = ?", (note, version_id))
-        version.note = note
-        return version
+            row = self._one(db, "version", version_id, _columns(Version))
+        assert row is not None  # checked above, in this transaction
+        return Version.from_row(row)
 
     def get_replay(self, replay_id: int) -> dict[str, Any] | None:
         """One replay as `list_replays` lists it, if it is this owner's."""
-        sql = """
+        mine, params = self._mine("s")
+        sql = f"""
             SELECT r.id, r.set_id, r.status, r.created_at, r.finished_at, r.version_id, v.number AS version,
                    a.name AS assistant, json_extract(v.config, '$.model') AS model
-            FROM replays r JOIN test_sets s ON s.id = r.set_id AND s.owner = ?
+            FROM replays r JOIN test_sets s ON s.id = r.set_id AND {mine}
             JOIN assistant_versions v ON v.id = r.version_id JOIN assistants a ON a.id = v.assistant_id
             WHERE r.id = ?
         """
         with self.db() as db:
-            rows = [dict(r) for r in db.query(sql, [self.owner, replay_id])]
+            rows = [dict(r) for r in db.query(sql, [*params, replay_id])]
         return rows[0] if rows else None
 
     MAX_NOTE = 500  # characters in a version's note
@@ -1884,6 +2130,14 @@ def _folded(text: str | None) -> str:
         return (text or "").lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _insert(db: sqlite_utils.Database, table: str, row: Mapping[str, Any]) -> int:
+    """Insert one row given by column name; returns its id. Table and column names come from this
+    module, never from input (a caller's keys are checked first, as `_run_assignments` does)."""
+    columns = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    return _inserted(db.conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(row.values())).lastrowid)
 
 
 def _inserted(rowid: int | None) -> int:
