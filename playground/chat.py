@@ -22,7 +22,7 @@ import openai
 from playground import provider
 from playground.assistant import AssistantConfig
 from playground.backend import Call, Created, Delta, Finished, StreamHandle, UpstreamEvent
-from playground.store import Store
+from playground.store import Run, Store
 
 CAPABILITIES = provider.CAPABILITIES["chat"]
 
@@ -82,7 +82,10 @@ def history(store: Store, thread_id: int, current_message_id: int) -> list[dict[
     placed by hand, in order, then the message being sent now (with the outputs of its calls, when this
     turn continues after function calls)."""
     messages = store.list_messages(thread_id)
-    runs = store.list_runs(thread_id)
+    attempts: dict[int, list[Run]] = {}  # the accepted runs of each user message, oldest first
+    for run in store.list_runs(thread_id, bodies=False):
+        if run.user_message_id is not None and run.status in ("completed", "requires_action"):
+            attempts.setdefault(run.user_message_id, []).append(run)
     calls: dict[int, list] = {}
     for call in store.thread_tool_calls(thread_id):
         calls.setdefault(call.run_id, []).append(call)
@@ -95,9 +98,7 @@ def history(store: Store, thread_id: int, current_message_id: int) -> list[dict[
         if message.role != "user" or not (message.status == "complete" or message.id == current_message_id):
             continue
         out.append({"role": "user", "content": message.content})
-        for run in runs:
-            if run.user_message_id != message.id or run.status not in ("completed", "requires_action"):
-                continue
+        for run in attempts.get(message.id, []):
             reply = replies.get(run.id)
             answered = [c for c in calls.get(run.id, []) if c.output is not None]
             if answered:

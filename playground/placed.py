@@ -40,7 +40,7 @@ def not_carried(store: Store, thread_id: int, before_message_id: int) -> list[Me
     """The placed messages a `conversations` turn for message `before_message_id` must send: placed
     before it and after everything the accepted turns carried upstream, oldest first."""
     messages = store.list_messages(thread_id)
-    done = carried_through(messages, store.list_runs(thread_id))
+    done = carried_through(messages, store.list_runs(thread_id, bodies=False))
     return [m for m in messages if m.placed and done < m.id < before_message_id]
 
 

@@ -233,7 +233,7 @@ def redact_json(value: Any, secrets: tuple[str, ...] = ()) -> Any:
 
 def placed_sent(store: Store, run: Run) -> list[Message]:
     """The messages placed by hand that this run's request carried (for `steps`), from the log."""
-    return sent_with(run, store.list_messages(run.thread_id), store.list_runs(run.thread_id))
+    return sent_with(run, store.list_messages(run.thread_id), store.list_runs(run.thread_id, bodies=False))
 
 
 def steps(

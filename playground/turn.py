@@ -506,7 +506,7 @@ def retry(
     if last_user != user_message_id:
         # Upstream, later turns sit after this one: resending it would put it twice in the thread.
         raise ValueError("Only the thread's last message can be sent again; copy this one into a new message.")
-    runs = store.list_runs(thread.id)
+    runs = store.list_runs(thread.id, bodies=False)
     failed = [r for r in runs if r.user_message_id == user_message_id]
     accepted_before = any(r.response_id for r in failed)
     completed = [r for r in runs if r.status in ("completed", "requires_action") and r.last_item_id]
@@ -598,7 +598,7 @@ def auto_outputs(
     calls = store.tool_calls(run_id)
     if run is None or not calls or any(c.name not in HANDLERS or c.name in hand_functions or c.output for c in calls):
         return None
-    rounds = sum(1 for r in store.list_runs(run.thread_id) if r.user_message_id == run.user_message_id)
+    rounds = sum(1 for r in store.list_runs(run.thread_id, bodies=False) if r.user_message_id == run.user_message_id)
     if rounds > AUTO_ROUNDS_MAX:
         return None
     return {c.call_id: (run_handler(c.name, c.arguments).output, "handler") for c in calls}
