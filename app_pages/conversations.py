@@ -137,9 +137,18 @@ scope_text = (
 )
 
 exports = st.columns([1, 1, 1, 1.4], vertical_alignment="center")
+# Read now, in the script run: the button's data is made later, on click, outside it, where the
+# session state is not this session's (reading it there was why the switch did nothing).
+with_metadata = exports[3].toggle(
+    "Metadata in JSONL",
+    key="conv_jsonl_meta",
+    help="Adds a `metadata` object (thread, title, assistant, versions, model, created time, placed "
+    "messages, hosted tools left out) to each line. Leave it off for fine-tuning, which refuses keys "
+    "other than `messages`, `tools` and `parallel_tool_calls`.",
+)
 exports[0].download_button(
     "JSONL (chat format)",
-    data=lambda: export.conversation_jsonl(store, scope, metadata=ss.get("conv_jsonl_meta", False)),
+    data=lambda: export.conversation_jsonl(store, scope, metadata=with_metadata),
     file_name="conversations.jsonl",
     mime="application/jsonl",
     icon=":material/download:",
@@ -147,23 +156,19 @@ exports[0].download_button(
     key="export_jsonl",
 )
 exports[1].download_button(
-    "CSV", data=lambda: export.conversation_csv(store, scope), file_name="conversations.csv", mime="text/csv",
+    "CSV", data=lambda: export.conversation_csv(store, scope, prices=prices), file_name="conversations.csv",
+    mime="text/csv",
     icon=":material/download:", on_click="ignore", key="export_csv",
 )  # fmt: skip
 exports[2].download_button(
     "Markdown", data=lambda: export.conversation_markdown(store, scope), file_name="conversations.md",
     mime="text/markdown", icon=":material/download:", on_click="ignore", key="export_md",
 )  # fmt: skip
-exports[3].toggle(
-    "Metadata in JSONL",
-    key="conv_jsonl_meta",
-    help="Adds a `metadata` object (thread, title, assistant, versions, model) to each line. "
-    "Leave it off for fine-tuning, which refuses keys other than `messages`.",
-)
 st.caption(
     f"Exports and test sets use {scope_text}"
     + ("." if selected else " (select rows in the table to narrow).")
-    + " JSONL keeps complete exchanges only, for fine-tuning or evals."
+    + " JSONL keeps complete exchanges only, with function calls and their outputs, one line per setup"
+    " of instructions and functions, for fine-tuning or evals. CSV gives each reply's tokens, cost and latency."
 )
 
 with st.expander("Save as test set", icon=":material/playlist_add:"):

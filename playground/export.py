@@ -4,7 +4,8 @@ Everything here is text built from the log, returned as `str` for a download but
 
 No API key can end up in an export: keys come from the environment, Streamlit secrets or the
 session and are never written to the log, and these functions read only assistant configs, version
-rows, thread titles and message text. They never read a run's request or response JSON. The Python
+rows, thread titles, message text, function calls with their outputs, and runs' figures (tokens,
+latency, model). They never read a run's request or response JSON. The Python
 snippet leaves the key and base URL to the `openai` SDK, which reads them from the environment.
 
 Markdown choice: each message body is put in a fenced code block whose fence is longer than any run
@@ -15,6 +16,7 @@ reply's own formatting (tables, bold) is shown as source rather than rendered.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -26,10 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from playground import chat as chat_completions
-from playground import provider, replay
+from playground import provider, replay, usage
 from playground import request as request_module
 from playground.assistant import AssistantConfig, shape_problems
-from playground.store import Message, Store, Thread, Version
+from playground.store import Message, Store, Thread, ToolCallRow, Version
 
 VERSION_FORMAT = "assistant-playground/version"
 VERSION_FORMAT_VERSION = 1
@@ -44,6 +46,11 @@ CSV_COLUMNS = (
     "model",
     "content",
     "placed",  # "yes" for a message placed by hand (Store.place_message), not typed as a turn nor written by a model
+    # A model reply's figures (empty on other rows, and where the server reported no usage):
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",  # estimated from the price table; empty when the model has no price or the tokens are unknown
+    "latency_ms",
 )
 SNIPPET_PLACEHOLDER = "Hello! What can you do?"
 
@@ -100,75 +107,229 @@ def _iso(timestamp: float) -> str:
     return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-# -- JSONL (chat messages format) ------------------------------------------------------------------
+# -- JSONL (chat fine-tuning format) --------------------------------------------------------------
+
+
+@dataclass
+class _Item:
+    """One message of a thread as the chat format writes it, with what the splitting needs to know."""
+
+    message: dict[str, Any]
+    version_id: int | None = None
+    model: str = ""
+    created_at: float = 0.0
+    output: bool = False  # written by the model (a reply or function calls), not typed nor placed
+    placed: bool = False
+    unfinished: bool = False  # the model's text before function calls that were never answered
+
+    @property
+    def reply(self) -> bool:
+        """A model's reply a line can end with: text, no function calls, not cut short by calls."""
+        return self.output and not self.unfinished and "tool_calls" not in self.message
+
+
+def _items(store: Store, export: _ThreadExport) -> list[_Item]:
+    """The thread in the chat format's order: each turn's function calls (an assistant message with
+    `tool_calls`, holding the text the model wrote before them), one `tool` message per output, then the
+    reply. Only calls the model was given outputs for (status answered) are kept: a call without its
+    answer would be an example the fine-tuning format refuses, and the text before such calls is kept
+    as context only (`"weight": 0`)."""
+    runs = {r.id: r for r in store.list_runs(export.thread.id, bodies=False)}
+    calls: dict[int, list[ToolCallRow]] = {}
+    unfinished: set[int] = set()  # runs whose calls the model never got outputs for
+    for call in store.thread_tool_calls(export.thread.id):
+        if call.status == "answered" and call.output is not None:
+            calls.setdefault(call.run_id, []).append(call)
+        else:
+            unfinished.add(call.run_id)
+    for run_id in unfinished:
+        calls.pop(run_id, None)  # all of a run's calls or none: the API takes every output at once
+    rows: list[tuple[float, int, _Item]] = []
+    for m in export.messages:
+        if m.role not in ("system", "user", "assistant"):
+            continue
+        answered = calls.pop(m.run_id, []) if m.role == "assistant" and m.run_id is not None else []
+        if not m.content and not answered:
+            continue
+        message: dict[str, Any] = {"role": m.role}
+        if m.content:
+            message["content"] = m.content
+        item = _Item(message, m.version_id, export.model(m), m.created_at, m.role == "assistant" and not m.placed)
+        item.placed = m.placed
+        if m.role == "assistant" and (m.placed or m.run_id in unfinished):
+            # Placed by hand, or text the model wrote before calls it never got outputs for: context,
+            # never learned (the turn did not end there), and no line ends with it.
+            message["weight"] = 0
+            item.unfinished = not m.placed
+        rows.append((m.created_at, len(rows), item))
+        rows += [(m.created_at, len(rows) + n, t) for n, t in enumerate(_calls(item, answered))]
+    for run_id, answered in calls.items():  # turns that were only function calls: no message of their own
+        run = runs.get(run_id)
+        version = export.versions.get(run.version_id) if run and run.version_id is not None else None
+        if run and run.version_id is not None and version is None:
+            version = store.get_version(run.version_id)
+            if version is not None:
+                export.versions[version.id] = version
+        item = _Item({"role": "assistant"}, run.version_id if run else None, (run.model if run else "") or "")
+        item.output, item.created_at = True, answered[0].created_at
+        if not item.model and version is not None:
+            item.model = version.config.model
+        rows.append((item.created_at, len(rows), item))
+        rows += [(item.created_at, len(rows) + n, t) for n, t in enumerate(_calls(item, answered))]
+    rows.sort(key=lambda row: (row[0], row[1]))
+    return [item for _, _, item in rows]
+
+
+def _calls(item: _Item, answered: list[ToolCallRow]) -> list[_Item]:
+    """Puts the calls in `item` (an assistant message); returns a `tool` message for each output."""
+    if not answered:
+        return []
+    item.message["tool_calls"] = [
+        {"id": c.call_id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in answered
+    ]
+    outputs = [
+        _Item({"role": "tool", "tool_call_id": c.call_id, "content": c.output or ""}, created_at=item.created_at)
+        for c in answered
+    ]
+    return outputs
+
+
+def _function_tools(version: Version | None) -> list[dict[str, Any]]:
+    """The version's functions as the chat format's `tools` (Chat Completions' shape)."""
+    out = []
+    for fn in version.config.functions if version else []:
+        function: dict[str, Any] = {"name": fn.name}
+        if fn.description:
+            function["description"] = fn.description
+        # A saved version's schema is valid JSON; an unreadable one is left out, not guessed.
+        with contextlib.suppress(TypeError, ValueError):
+            function["parameters"] = json.loads(fn.parameters)
+        function["strict"] = fn.strict
+        out.append({"type": "function", "function": function})
+    return out
+
+
+def _hosted_tools(version: Version | None) -> list[str]:
+    if version is None:
+        return []
+    return [name for name, tool in (("file_search", version.config.file_search),
+            ("code_interpreter", version.config.code_interpreter)) if tool.enabled]  # fmt: skip
 
 
 def conversation_jsonl(
     store: Store, thread_ids: Iterable[int], *, include_incomplete: bool = False, metadata: bool = False
 ) -> str:
-    """One line per thread, in the `{"messages": [...]}` format that fine-tuning and evals read.
+    """Lines in OpenAI's chat fine-tuning format, `{"messages": [...], "tools": [...]}`, that evals read too.
 
     Only complete messages by default: a cut-off or failed reply would teach or grade the wrong thing.
-    Turns that were only tool calls left no assistant text and are not in the log as messages, and
-    empty messages are skipped. Each line ends with the thread's last assistant reply (a trailing
-    question has no answer to learn from), and a thread without a single reply is left out, since
-    fine-tuning refuses an example with no assistant message. The system message is the instructions
-    of the version that produced the thread's first reply (none if it has no instructions).
-    Only the `messages` key, unless `metadata` asks for a `metadata` object (thread, title, assistant,
-    versions, model, and the positions of placed messages), which a fine-tuning upload would refuse.
+    Function calls are carried as the format has them: an assistant message with `tool_calls` (id,
+    `function` with name and arguments, and the text the model wrote before calling, if any), one
+    `tool` message per output with its `tool_call_id`, then the reply. `tools` lists the version's
+    functions (left out when it has none). Hosted tools (file search, code interpreter) have no place
+    in the format: their calls are left out, and with `metadata` the line names them (`hosted_tools`).
 
-    An assistant message placed by hand is not model output: it gets `"weight": 0`, which OpenAI's
-    chat fine-tuning format reads as context, not to be learned. "Reply" above means a model's reply,
-    so a line ends with one, and a thread whose only assistant messages were placed is left out.
+    One line per span of replies made under the same setup (instructions and functions): the system
+    message is the instructions of the version that wrote those replies, the thread before the span
+    is context (its assistant messages get `"weight": 0`, so each reply is learned once, under its
+    own instructions), and the line ends with the span's last reply (a trailing question or pending
+    calls have no answer to learn from). A span without a reply, or without a user message before
+    its last reply, makes no line; nor does a thread without a single model reply.
+
+    No key but `messages` and `tools` (what a fine-tuning upload accepts), unless `metadata` asks for
+    a `metadata` object: thread, title, assistant, the span's version numbers, model, created time of
+    its last reply, which example of the thread it is, hosted tools left out, and the positions of
+    placed messages. An assistant message placed by hand is not model output: it gets `"weight": 0`
+    too, and "reply" above means a model's reply.
     """
     lines = []
     for export in _load(store, thread_ids, include_incomplete):
-        chat = [m for m in export.messages if m.content and m.role in ("system", "user", "assistant")]
-        last_reply = max((i for i, m in enumerate(chat) if m.role == "assistant" and not m.placed), default=None)
-        if last_reply is None or not any(m.role == "user" for m in chat[:last_reply]):
-            continue  # no completed exchange
-        chat = chat[: last_reply + 1]
-        first_reply = next(m for m in chat if m.role == "assistant" and not m.placed)
-        messages: list[dict[str, Any]] = []
-        version = export.version(first_reply)
-        if version and version.config.instructions:
-            messages.append({"role": "system", "content": version.config.instructions})
-        first = len(messages)
-        for m in chat:
-            message: dict[str, Any] = {"role": m.role, "content": m.content}
-            if m.placed and m.role == "assistant":
-                message["weight"] = 0  # placed by hand: context, never trained as the model's output
-            messages.append(message)
-        line: dict[str, Any] = {"messages": messages}
-        if metadata:
-            line["metadata"] = {
-                "thread_id": export.thread.id,
-                "title": export.thread.title,
-                "assistant": export.assistant,
-                "versions": sorted({v.number for m in chat if (v := export.version(m)) is not None}),
-                # The model of the same reply the system message comes from, so the two describe one setup.
-                "model": export.model(first_reply),
-            }
-            placed = [first + n for n, m in enumerate(chat) if m.placed]
-            if placed:
-                line["metadata"]["placed"] = placed  # indexes into `messages` of those placed by hand
-        lines.append(json.dumps(line, ensure_ascii=False))
+        items = _items(store, export)
+        # A span: consecutive model outputs under one setup (a reply with no version keeps the current one).
+        spans: list[tuple[Any, list[int]]] = []
+        for n, item in enumerate(items):
+            if not item.output:
+                continue
+            version = export.versions.get(item.version_id) if item.version_id is not None else None
+            setup = (
+                (version.config.instructions, json.dumps(_function_tools(version), sort_keys=True))
+                if version
+                else (spans[-1][0] if spans else None)
+            )
+            if spans and spans[-1][0] == setup:
+                spans[-1][1].append(n)
+            else:
+                spans.append((setup, [n]))
+        count = 0
+        for _, members in spans:
+            replies = [n for n in members if items[n].reply]
+            if not replies or not any(i.message["role"] == "user" for i in items[: replies[-1]]):
+                continue
+            last = replies[-1]
+            own = set(members)
+            trained = [items[n] for n in members if n <= last]
+            version = next((export.versions[i.version_id] for i in trained if i.version_id in export.versions), None)
+            messages: list[dict[str, Any]] = []
+            if version and version.config.instructions:
+                messages.append({"role": "system", "content": version.config.instructions})
+            first = len(messages)
+            for n, item in enumerate(items[: last + 1]):
+                message = dict(item.message)
+                if item.output and n not in own:
+                    message["weight"] = 0  # another setup's output: context here, learned in its own line
+                messages.append(message)
+            line: dict[str, Any] = {"messages": messages}
+            if tools := _function_tools(version):
+                line["tools"] = tools
+            count += 1
+            if metadata:
+                numbers = {v.number for i in trained if (v := export.versions.get(i.version_id or -1))}
+                hosted = sorted({h for i in trained for h in _hosted_tools(export.versions.get(i.version_id or -1))})
+                line["metadata"] = {
+                    "thread_id": export.thread.id,
+                    "title": export.thread.title,
+                    "assistant": export.assistant,
+                    "versions": sorted(numbers),
+                    # The model of the span's first output, the setup the system message comes from.
+                    "model": trained[0].model,
+                    "created_at": _iso(items[last].created_at),
+                    "example": count,  # which of the thread's lines this is, from 1
+                }
+                if hosted:
+                    line["metadata"]["hosted_tools"] = hosted  # enabled, their calls not in the example
+                placed = [first + n for n, item in enumerate(items[: last + 1]) if item.placed]
+                if placed:
+                    line["metadata"]["placed"] = placed  # indexes into `messages` of those placed by hand
+            lines.append(json.dumps(line, ensure_ascii=False))
     return "".join(line + "\n" for line in lines)
 
 
 # -- CSV -------------------------------------------------------------------------------------------
 
 
-def conversation_csv(store: Store, thread_ids: Iterable[int], *, include_incomplete: bool = True) -> str:
+def conversation_csv(
+    store: Store,
+    thread_ids: Iterable[int],
+    *,
+    include_incomplete: bool = True,
+    prices: dict[str, usage.Price] | None = None,
+) -> str:
     """Every message as a row (columns in CSV_COLUMNS); the csv module quotes commas, quotes and newlines.
 
     All statuses by default: this is the log as it happened, and the status column says which replies
     were cut off or failed. A cell that a spreadsheet would run as a formula (a message starting with
     `=`, say) gets one leading apostrophe (see `csv_text`); `read_csv` takes it off again, so the text
     round-trips exactly through the app, and a spreadsheet shows it as text.
+
+    A model reply's row has its turn's tokens, estimated cost (USD, from `prices`, the price table by
+    default) and latency: those of the run that wrote it, plus the function-call rounds before it
+    that left no message of their own (the model's calls, answered, then this reply). An unknown
+    figure is an empty cell, never 0: tokens the server did not report, and a cost with no price or
+    no tokens.
     """
+    prices = usage.current_prices() if prices is None else prices
     rows = []
     for export in _load(store, thread_ids, include_incomplete):
+        figures = _reply_figures(store, export, prices)
         for m in export.messages:
             version = export.version(m)
             rows.append(
@@ -184,8 +345,49 @@ def conversation_csv(store: Store, thread_ids: Iterable[int], *, include_incompl
                     "content": m.content,
                     "placed": "yes" if m.placed else "",
                 }
+                | figures.get(m.id, {})
             )
     return csv_text(CSV_COLUMNS, rows)
+
+
+def _reply_figures(store: Store, export: _ThreadExport, prices: dict[str, usage.Price]) -> dict[int, dict[str, Any]]:
+    """message id → its tokens, cost and latency cells, for each assistant message a run wrote."""
+    runs = store.list_runs(export.thread.id, bodies=False)
+    written = {m.run_id for m in store.list_messages(export.thread.id) if m.role == "assistant" and m.run_id}
+    by_id = {r.id: r for r in runs}
+    out: dict[int, dict[str, Any]] = {}
+    for m in export.messages:
+        run = by_id.get(m.run_id) if m.role == "assistant" and m.run_id is not None else None
+        if run is None:
+            continue
+        # Earlier rounds of the same message's turn: runs waiting for function outputs, with no text
+        # of their own, back to the previous run that wrote a message.
+        turn = [run]
+        for r in reversed([r for r in runs if r.id < run.id and r.user_message_id == run.user_message_id]):
+            if r.id in written:
+                break
+            if r.status == "requires_action":
+                turn.append(r)
+        inputs = [r.input_tokens for r in turn]
+        outputs = [r.output_tokens for r in turn]
+        known = None not in inputs and None not in outputs
+        cost = None
+        if known:
+            costs = [usage.cost(r.model, r.input_tokens, r.output_tokens, prices) for r in turn]
+            cost = None if None in costs else sum(c for c in costs if c is not None)
+        latencies = [r.latency_ms for r in turn]
+        out[m.id] = {
+            "input_tokens": sum(i for i in inputs if i is not None) if known else "",
+            "output_tokens": sum(o for o in outputs if o is not None) if known else "",
+            "cost_usd": _decimal(cost) if cost is not None else "",
+            "latency_ms": round(sum(t for t in latencies if t is not None)) if None not in latencies else "",
+        }
+    return out
+
+
+def _decimal(value: float) -> str:
+    """A plain decimal: no 3.16e-05, no float noise."""
+    return f"{value:.10f}".rstrip("0").rstrip(".") or "0"
 
 
 # A cell a spreadsheet runs as a formula starts with = + - @, a tab or a CR (OWASP's list). Text that
@@ -301,8 +503,8 @@ def replay_csv(
     for row in rows:
         cells = {k: "" if v is None else v for k, v in row.items()}
         for key in ("cost", "baseline cost"):  # plain decimals: no 3.16e-05, no float noise
-            if isinstance(cells.get(key), float):
-                cells[key] = f"{cells[key]:.10f}".rstrip("0").rstrip(".") or "0"
+            if isinstance(value := cells.get(key), float):
+                cells[key] = _decimal(value)
         table.append(about | cells)
     return csv_text(columns, table)
 

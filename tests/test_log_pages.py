@@ -6,7 +6,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import time
+
+from streamlit.elements.widgets import button as button_module
 
 from playground import export
 from playground.assistant import AssistantConfig
@@ -178,14 +181,38 @@ def test_save_as_test_set_from_selected_or_all_matching_conversations(app, log):
     assert app.selectbox(key="ts_pick").value == newest["id"]
 
 
-def test_jsonl_export_offers_metadata_as_an_option(app, log):
-    a, v = seed(log)
+def test_jsonl_export_offers_metadata_as_an_option(app, log, monkeypatch):
+    """The switch changes what the download serves. The data is made on click, outside the script run
+    (where the session state is not the session's), so it is produced here the same way."""
+    served = {}
+    original = button_module.marshall_file
+
+    def marshall_file(coordinates, data, proto, mimetype, file_name=None, **kwargs):
+        if callable(data):
+            served[proto.label] = data
+        return original(coordinates, data, proto, mimetype, file_name, **kwargs)
+
+    monkeypatch.setattr(button_module, "marshall_file", marshall_file)
+    a, v = seed(log, instructions="Be brief.")
     thread = chat(log, a.id, v.id, ("hi", "hello"))
     open_page(app, "app_pages/conversations.py")
     assert app.toggle(key="conv_jsonl_meta").value is False
     labels = [d.proto.label for d in app.get("download_button")]
     assert labels[:3] == ["JSONL (chat format)", "CSV", "Markdown"]
-    assert '"metadata"' not in export.conversation_jsonl(log, [thread.id])
+    plain = json.loads(served["JSONL (chat format)"]())
+    assert list(plain) == ["messages"]  # what a fine-tuning upload accepts
+    assert [m["content"] for m in plain["messages"]] == ["Be brief.", "hi", "hello"]
+
+    app.toggle(key="conv_jsonl_meta").set_value(True).run()
+    line = json.loads(served["JSONL (chat format)"]())
+    assert line["messages"] == plain["messages"]
+    assert line["metadata"]["thread_id"] == thread.id and line["metadata"]["versions"] == [1]
+    app.toggle(key="conv_jsonl_meta").set_value(False).run()
+    assert "metadata" not in json.loads(served["JSONL (chat format)"]())
+
+    rows = export.read_csv(served["CSV"]())
+    reply = next(r for r in rows if r["role"] == "assistant")
+    assert {"input_tokens", "output_tokens", "cost_usd", "latency_ms"} <= set(reply)
 
 
 # -- Compare ---------------------------------------------------------------------------------------
