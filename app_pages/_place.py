@@ -17,15 +17,16 @@ ROLE_KEY = "place.role"
 PROBLEM_KEY = "place.problem"
 
 
-def place_box(conn: Connection) -> None:
+def place_box(conn: Connection, *, writing: bool) -> None:
     """A popover by the chat input: role, text and Place. Closed to a thread that cannot take a message
-    now (a reply being written, function calls waiting) and to a read-only log, with the reason."""
+    now (a reply being written, function calls waiting) and to a read-only log, with the reason.
+    `writing`: the chat has found a reply of this thread being written (it looks anyway)."""
     store = conn.store
     thread_id = ss.get("thread_id")
     reason = None
     if store.read_only:
         reason = "The log is read-only: nothing can be placed."
-    elif thread_id and store.running_run(thread_id) is not None:
+    elif writing:
         reason = "A reply is being written: place the message once it has ended."
     elif thread_id and store.pending_run(thread_id) is not None:
         reason = "Answer the function calls first."

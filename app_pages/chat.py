@@ -128,12 +128,12 @@ def sidebar(conn: Connection, assistant_id: int) -> None:
         for t in threads:
             current = t.id == ss.get("thread_id")
             title = markup.literal(_short(t.title or f"Thread #{t.id}"))  # a title is someone's text
-            when = _when(t.updated_at, tz)  # grey would be unreadable on the open thread's colour
+            when = editor.when(t.updated_at, tz)  # grey would be unreadable on the open thread's colour
             if st.button(
                 f"{title} · {when}" if current else f"{title} · :gray[{when}]",
                 key=f"thread.{t.id}",
                 type="primary" if current else "secondary",
-                help=f"Last message {_when(t.updated_at, tz)} · started {_when(t.created_at, tz)} · #{t.id}",
+                help=f"Last message {when} · started {editor.when(t.created_at, tz)} · #{t.id}",
                 width="stretch",
             ):
                 ss.thread_id = t.id
@@ -180,22 +180,6 @@ def _rename(thread_id: int) -> None:
 
 def _short(title: str, limit: int = 40) -> str:
     return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
-
-
-def _when(timestamp: float, timezone: str | None) -> str:
-    """When, as the thread list says it: editor.clock's "14:32" or "3 Nov 14:32", with the year when
-    it is not this one ("3 Mar 2025")."""
-    import datetime as dt
-    from zoneinfo import ZoneInfo
-
-    try:
-        zone = ZoneInfo(timezone) if timezone else None
-    except (KeyError, ValueError):
-        zone = None
-    when = dt.datetime.fromtimestamp(timestamp, zone)
-    if when.year != dt.datetime.now(zone).year:
-        return f"{when.day} {when:%b %Y}"
-    return editor.clock(timestamp, timezone)
 
 
 def _dismiss_new_thread() -> None:
@@ -461,7 +445,8 @@ def chat(conn: Connection) -> None:
     # A turn of this thread still running on its worker (started before a rerun, from another page
     # or in another tab) is drawn below and followed; one of another process is waited for.
     live = worker.running(thread.id) if thread else None
-    if thread and live is None and not turn.settled(store, thread.id):
+    elsewhere = bool(thread) and live is None and not turn.settled(store, thread.id)
+    if elsewhere:
         streaming_elsewhere(thread.id)
     retry_id = ss.pop("retry_id", None)
     box = st.container(height=560, key="history")
@@ -492,7 +477,8 @@ def chat(conn: Connection) -> None:
         placeholder = "Answer the function calls above first"
     else:
         placeholder = "Message the assistant (Enter sends, Shift+Enter for a new line)"
-    place_box(conn)  # a user or assistant message put into the thread without a run (app_pages/_place.py)
+    # A user or assistant message put into the thread without a run (app_pages/_place.py).
+    place_box(conn, writing=live is not None or elsewhere)
     prompt = st.chat_input(
         placeholder,
         key="prompt",

@@ -48,11 +48,6 @@ class Live:
     def done(self) -> TurnDone | None:
         return self._done
 
-    @property
-    def finished(self) -> bool:
-        with self._changed:
-            return self._done is not None or self.problem is not None
-
     def text(self) -> str:
         with self._changed:
             return "".join(self._parts)
@@ -152,8 +147,3 @@ def stop(run_id: int, wait: float = STOP_WAIT_S) -> bool:
     live.turn.cancel()
     live.wait(wait)
     return True
-
-
-def running_count() -> int:
-    with _lock:
-        return len(_live)
