@@ -288,12 +288,26 @@ def shutdown_notice(model: str, shutdown_date: str | None, today: dt.date | None
     return f"{model}: shutdown announced for {day}.", False
 
 
+def _zone(timezone: str | None) -> ZoneInfo | None:
+    """The viewer's time zone, or the server's when the browser gave none (or a name we cannot read)."""
+    try:
+        return ZoneInfo(timezone) if timezone else None
+    except (KeyError, ValueError):
+        return None
+
+
 def clock(timestamp: float, timezone: str | None = None) -> str:
     """14:32 today, "3 Nov 14:32" on another day, in the viewer's time zone when known."""
-    try:
-        tz = ZoneInfo(timezone) if timezone else None
-    except (KeyError, ValueError):
-        tz = None
+    tz = _zone(timezone)
     when = dt.datetime.fromtimestamp(timestamp, tz)
     today = dt.datetime.now(tz).date()
     return when.strftime("%H:%M") if when.date() == today else f"{when.day} {when:%b %H:%M}"
+
+
+def when(timestamp: float, timezone: str | None = None) -> str:
+    """As `clock`, with the year instead of the time in another year ("3 Mar 2025"): the thread list."""
+    tz = _zone(timezone)
+    moment = dt.datetime.fromtimestamp(timestamp, tz)
+    if moment.year != dt.datetime.now(tz).year:
+        return f"{moment.day} {moment:%b %Y}"
+    return clock(timestamp, timezone)
