@@ -144,11 +144,14 @@ def seed(db: Path, messages: int, threads: int = 1) -> tuple[int, list[int]]:
     for _ in range(threads):
         thread = store.create_thread(assistant.id)
         store.add_message(thread.id, "user", TITLE, version_id=version.id)
-        rows = [(thread.id, *message(i), version.id, now) for i in range(1, messages)]
+        rows = [
+            dict(zip(("thread_id", "role", "content", "version_id", "created_at"), row, strict=True))
+            for row in ((thread.id, *message(i), version.id, now) for i in range(1, messages))
+        ]
         with store.write() as database:  # a bulk insert: adding 5,000 rows one by one only slows the setup
-            database.conn.executemany(
+            database.many(
                 "INSERT INTO messages (thread_id, role, content, version_id, status, created_at) "
-                "VALUES (?, ?, ?, ?, 'complete', ?)",
+                "VALUES (:thread_id, :role, :content, :version_id, 'complete', :created_at)",
                 rows,
             )
         thread_ids.append(thread.id)

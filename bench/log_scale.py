@@ -112,6 +112,19 @@ QUERIES = [
     ("no match", "xylophone"),
 ]
 
+# The columns `fill` writes in bulk, in the order of its row tuples.
+THREAD_COLUMNS = ("id", "assistant_id", "title", "created_at", "updated_at")
+RUN_COLUMNS = (
+    "id", "thread_id", "version_id", "user_message_id", "model", "status", "input_tokens", "output_tokens",
+    "total_tokens", "ttft_ms", "latency_ms", "request_id", "response_id", "created_at", "finished_at",
+)  # fmt: skip
+MESSAGE_COLUMNS = ("id", "thread_id", "role", "content", "version_id", "run_id", "status", "created_at")
+
+
+def insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    """INSERT of one row by named parameters, one per column (`:column`)."""
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+
 
 def fill(store: Store, rng: random.Random, n_threads: int, n_messages: int, n_assistants: int = 20) -> dict[str, int]:
     """Assistants and versions through the Store's own methods; threads, runs and messages in bulk."""
@@ -196,20 +209,12 @@ def fill(store: Store, rng: random.Random, n_threads: int, n_messages: int, n_as
         thread_rows.append((thread_id, assistant_id, title, started, finished))
 
     with store.write() as db:
-        db.conn.executemany(
-            "INSERT INTO threads (id, assistant_id, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)", thread_rows
-        )
-        db.conn.executemany(
-            "INSERT INTO runs (id, thread_id, version_id, user_message_id, model, status, input_tokens, "
-            "output_tokens, total_tokens, ttft_ms, latency_ms, request_id, response_id, created_at, finished_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            run_rows,
-        )
-        db.conn.executemany(  # the FTS triggers index each message as it lands
-            "INSERT INTO messages (id, thread_id, role, content, version_id, run_id, status, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            message_rows,
-        )
+        for table, columns, rows in (
+            ("threads", THREAD_COLUMNS, thread_rows),
+            ("runs", RUN_COLUMNS, run_rows),
+            ("messages", MESSAGE_COLUMNS, message_rows),  # the FTS triggers index each message as it lands
+        ):
+            db.many(insert_sql(table, columns), [dict(zip(columns, row, strict=True)) for row in rows])
     return {"assistants": n_assistants, "threads": len(thread_rows), "runs": len(run_rows), "messages": message_id}
 
 

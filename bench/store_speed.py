@@ -5,15 +5,17 @@ Figures to hold the engine-layer rebuild (issue 13, item 1) against: run before 
 1. **Writes, one at a time.** Each write a chat makes, alone in a loop, `--writes` calls spread over
    `--rounds` rounds of every write (so a busy spell of the machine falls on all of them alike), a few
    warm-up calls a round, single-threaded, on a fresh log in a temp dir, through the public `Store`
-   methods (each opens its connection, sets its PRAGMAs, writes one transaction, closes): a config
-   edit (`save_draft`), text kept unsent (`set_unsent`), a turn's start (`start_turn`), a checkpoint
-   of the streamed text (`checkpoint`, ~1.5 KB), a lease renewal (`renew_leases`, one run), a turn's
-   end (`finish_turn`, with a reply and a response record), `add_message` and `place_message`. For
-   scale: opening a connection as `Store.db()` does, with one read; `checkpoint` while another
-   connection keeps the file open (the last connection to close a WAL file checkpoints it into the
-   database and deletes it, which every write pays when it is the only one); and the checkpoint's
-   UPDATE on one held connection (what a pool would give), with the store's `synchronous` and with
-   `synchronous = NORMAL`.
+   methods (each borrows a connection from the engine's pool, writes one transaction, gives the
+   connection back): a config edit (`save_draft`), text kept unsent (`set_unsent`), a turn's start
+   (`start_turn`), a checkpoint of the streamed text (`checkpoint`, ~1.5 KB), a lease renewal
+   (`renew_leases`, one run), a turn's end (`finish_turn`, with a reply and a response record),
+   `add_message` and `place_message`. For scale: what `Store.db()` costs around one read (borrowing a
+   pooled connection, already open and set up, and its read transaction), with one read by key;
+   `checkpoint` while another connection keeps the file open (the last connection to close a WAL file
+   checkpoints it into the database and deletes it: with a connection per operation every write paid
+   that; the pool keeps its connections open, so this now shows what is left of the difference); and
+   the checkpoint's UPDATE on one connection held outside the store (no pool, no loan), with the
+   store's `synchronous` and with `synchronous = NORMAL`.
 2. **Writes, concurrent.** N threads, each with its own `Store` on the same file (as Streamlit
    sessions are: threads of one process), each in a thread of its own writing a turn's writes in a
    loop (`start_turn`, two `checkpoint`s, `finish_turn`) for `--seconds`: writes per second in total,
@@ -129,7 +131,7 @@ def sqlite_settings(store: Store) -> dict[str, Any]:
     """The settings a Store connection writes with."""
     with store.db() as db:
         read = {
-            name: db.conn.execute(f"PRAGMA {name}").fetchone()[0]
+            name: db.value(f"PRAGMA {name}")
             for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys", "wal_autocheckpoint")
         }
     read["synchronous"] = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(read["synchronous"], read["synchronous"])
@@ -214,13 +216,14 @@ def single_writes(folder: Path, n: int, rounds: int) -> tuple[dict[str, list[flo
 
         # For scale, outside the store's methods.
         def connection(_: int) -> None:
-            with store.db() as db:  # SQLite opens the file and reads the schema at the first statement
-                db.conn.execute("SELECT id FROM threads WHERE id = ?", (thread.id,)).fetchall()
+            with store.db() as db:  # borrowed from the engine's pool (opened once), in a read transaction
+                db.execute("SELECT id FROM threads WHERE id = :id", {"id": thread.id}).fetchall()
 
-        timed("*for scale:* `Store.db()`: open, PRAGMAs, one read by key, close", connection)
+        timed("*for scale:* `Store.db()`: borrow a pooled connection, BEGIN, one read by key, give it back", connection)
         _, run_id = store.start_turn(thread.id, USER, version.id, MODEL)
         # The last connection to close checkpoints the WAL into the file and deletes it: with one
-        # connection per operation and no other open, every write pays that. Another one open spares it.
+        # connection per operation and no other open, every write paid that. Another one open spares it
+        # (the pool's kept connections now spare it too, so this is for comparison with before the pool).
         other = sqlite3.connect(store.path)
         other.execute("SELECT id FROM threads LIMIT 1").fetchall()
         timed(
@@ -354,6 +357,20 @@ class TimedStore:
         return calls
 
 
+# The columns `seed_thread` writes in bulk, in the order of its row tuples.
+RUN_COLUMNS = (
+    "id", "thread_id", "version_id", "user_message_id", "model", "status", "input_tokens", "output_tokens",
+    "total_tokens", "ttft_ms", "latency_ms", "request_id", "response_id", "last_item_id", "request", "response",
+    "created_at", "finished_at",
+)  # fmt: skip
+MESSAGE_COLUMNS = ("id", "thread_id", "role", "content", "version_id", "run_id", "status", "created_at")
+
+
+def insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    """INSERT of one row by named parameters, one per column (`:column`)."""
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+
+
 def seed_thread(store: Store, assistant_id: int, version_id: int, way: str, messages: int, conversation: str) -> int:
     """A thread on `way` holding `messages` messages (half questions, half replies, each reply with its
     completed run, its request and its response record), as if its turns had run. Bulk-inserted."""
@@ -364,8 +381,8 @@ def seed_thread(store: Store, assistant_id: int, version_id: int, way: str, mess
     if messages < 2:
         return thread.id
     with store.write() as db:
-        message_id = db.conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()[0]
-        run_id = db.conn.execute("SELECT COALESCE(MAX(id), 0) FROM runs").fetchone()[0]
+        message_id = db.value("SELECT COALESCE(MAX(id), 0) FROM messages")
+        run_id = db.value("SELECT COALESCE(MAX(id), 0) FROM runs")
         history: list[dict[str, str]] = [{"role": "system", "content": "Summarise figures briefly."}]
         now = time.time() - 86400
         run_rows, message_rows = [], []
@@ -384,16 +401,10 @@ def seed_thread(store: Store, assistant_id: int, version_id: int, way: str, mess
             message_rows.append((message_id, thread.id, "assistant", reply, version_id, run_id, "complete", now + 2.3))
             history += [{"role": "user", "content": question}, {"role": "assistant", "content": reply}]
             now += 60
-        db.conn.executemany(
-            "INSERT INTO runs (id, thread_id, version_id, user_message_id, model, status, input_tokens, "
-            "output_tokens, total_tokens, ttft_ms, latency_ms, request_id, response_id, last_item_id, request, "
-            "response, created_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            run_rows,
-        )
-        db.conn.executemany(
-            "INSERT INTO messages (id, thread_id, role, content, version_id, run_id, status, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            message_rows,
+        db.many(insert_sql("runs", RUN_COLUMNS), [dict(zip(RUN_COLUMNS, row, strict=True)) for row in run_rows])
+        db.many(
+            insert_sql("messages", MESSAGE_COLUMNS),
+            [dict(zip(MESSAGE_COLUMNS, row, strict=True)) for row in message_rows],
         )
     return thread.id
 
@@ -451,9 +462,9 @@ def turns(
             if len(samples) >= n_turns:
                 break
     with store.db() as db:  # what a turn's reads of the whole thread go through
-        run_bytes = db.conn.execute(
+        run_bytes = db.value(
             "SELECT COALESCE(SUM(LENGTH(request) + LENGTH(response)), 0) / MAX(COUNT(DISTINCT thread_id), 1) FROM runs"
-        ).fetchone()[0]
+        )
     return {
         "label": label,
         "way": way,

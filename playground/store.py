@@ -1,8 +1,12 @@
 """The SQLite log: assistants, their versions and drafts, threads, messages and runs.
 
-Every operation opens its own connection. Streamlit runs each rerun and each session on its own
-thread, and a shared sqlite3 handle fails across threads; opening SQLite costs microseconds.
-WAL lets readers carry on while one session writes.
+It reaches its database through `playground/engine.py` (SQLAlchemy Core): each operation borrows a
+connection from the log's pool for its length, a read in one snapshot, a write in one transaction that
+holds the write lock from its start. Streamlit runs each rerun and each session on its own thread; a
+pooled connection serves one of them at a time, never two. WAL lets readers carry on while one
+session writes. SQL is written with named parameters; what only SQLite has (PRAGMAs, FTS5 search,
+`julianday`, `json_extract`, the migration scripts) is used here as is, and is what a second engine
+will have to say its own way.
 
 The schema is `MIGRATIONS`, a list of named SQL steps run in order at open. Each runs in its own
 transaction together with its row in `_migrations` (name, applied_at), so a file is always at one
@@ -50,13 +54,13 @@ have) and a write naming one (any of its ids) raises LookupError, writing nothin
 Process-level work (migrations, leases and their recovery, `adopt`, `forget_empty_sessions`) is not
 any one owner's and stays outside the rule.
 
-Rows come back by column name: each row type has `from_row(mapping)`, built from sqlite-utils' dict
-rows here (SQLAlchemy's `Row._mapping` or a `sqlite3.Row` would do as well), never by position. Reads of
+Rows come back by column name: each row type has `from_row(mapping)`, built from the dicts
+`Db.rows` gives (one per row, keyed by column name), never by position. Reads of
 the log's records (an assistant, a version, a thread, a message, a run, a function call, a file, a run's
 file) return their dataclass, or a list of them. Reads made for a page's table or an export (listings
 with counts and totals: `list_assistants`, `conversations`, `search`, `usage`, `usage_by_assistant`,
 `list_vector_stores`, and the test-set and replay reads) return dicts, one per row, keyed by column
-name, as pandas and the CSV writers take them. Inserts are dicts by column name too (`_insert`).
+name, as pandas and the CSV writers take them. Inserts are dicts by column name too (`Db.insert`).
 """
 
 from __future__ import annotations
@@ -76,9 +80,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-import sqlite_utils
+import sqlalchemy
 
-from playground import settings
+from playground import engine, settings
 from playground.assistant import AssistantConfig
 from playground.errors import LogError, Problem, log_problem, needs_upgrade, opened_for_reading
 
@@ -538,7 +542,7 @@ _Row = TypeVar("_Row")
 def _from_row(cls: type[_Row], row: Mapping[str, Any], **values: Any) -> _Row:
     """A row type built from a row by column name: each field from the column of its name (a column the
     read did not select leaves the field's default), `values` over both. Works on any mapping: the
-    dicts sqlite-utils gives, SQLAlchemy's `Row._mapping`."""
+    dicts `Db.rows` gives, SQLAlchemy's `Row._mapping`."""
     names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
     columns = set(row.keys())  # keys(), not `in row`: a sqlite3.Row's `in` looks at its values
     found = {name: row[name] for name in names if name in columns and name not in values}
@@ -611,41 +615,47 @@ class Store:
     # -- connections --------------------------------------------------------------------------
 
     @contextmanager
-    def db(self) -> Iterator[sqlite_utils.Database]:
-        """A connection for one operation; SQLite's refusals come out as LogError, one sentence each."""
-        conn = None
-        try:
-            if self.read_only:
-                conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=self._wait)
-            else:
-                conn = sqlite3.connect(self.path, timeout=self._wait)
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute(f"PRAGMA busy_timeout = {int(self._wait * 1000)}")
-            if self.max_mb is not None:
-                size = conn.execute("PRAGMA page_size").fetchone()[0]
-                conn.execute(f"PRAGMA max_page_count = {max(1, int(self.max_mb * 2**20 / size))}")
-            yield sqlite_utils.Database(conn)
-        except (sqlite3.Error, OSError) as exc:
-            problem = log_problem(exc, self.path, waited=self._wait)
-            if problem is None:
-                raise
-            raise LogError(problem) from exc
-        finally:
-            if conn is not None:
-                conn.close()
+    def db(self) -> Iterator[engine.Db]:
+        """A connection for one read, in one snapshot; the log's refusals come out as LogError."""
+        with self._connect(write=False) as db:
+            yield db
 
     @contextmanager
-    def write(self) -> Iterator[sqlite_utils.Database]:
-        """One transaction: all of it lands, or none of it."""
-        with self.db() as db:
-            # IMMEDIATE takes the write lock up front, so two sessions never deadlock on upgrade.
-            db.conn.execute("BEGIN IMMEDIATE")
-            try:
+    def write(self) -> Iterator[engine.Db]:
+        """One write transaction, holding the write lock from its start: all of it lands, or none of it."""
+        with self._connect(write=True) as db:
+            yield db
+
+    @contextmanager
+    def _connect(self, *, write: bool) -> Iterator[engine.Db]:
+        try:
+            with engine.connect(self._engine(), write=write, busy_timeout=self._wait) as db:
                 yield db
-            except BaseException:
-                db.conn.rollback()
+        except (sqlalchemy.exc.DBAPIError, sqlite3.Error, OSError) as exc:
+            refused = self._refused(exc)
+            if refused is None:
                 raise
-            db.conn.commit()
+            raise refused from exc
+
+    @contextmanager
+    def _raw(self) -> Iterator[sqlite3.Connection]:
+        """The driver's connection, for what is SQLite's alone: migration scripts, the switch to WAL."""
+        try:
+            with engine.raw_connection(self._engine(), busy_timeout=self._wait) as conn:
+                yield conn
+        except (sqlalchemy.exc.DBAPIError, sqlite3.Error, OSError) as exc:
+            refused = self._refused(exc)
+            if refused is None:
+                raise
+            raise refused from exc
+
+    def _engine(self) -> sqlalchemy.Engine:
+        return engine.engine_for(self.path, read_only=self.read_only, max_mb=self.max_mb)
+
+    def _refused(self, exc: BaseException) -> LogError | None:
+        """The failure as LogError, one sentence, when it is the log refusing (None: a bug, raised as is)."""
+        problem = log_problem(engine.driver_error(exc), self.path, waited=self._wait)
+        return None if problem is None else LogError(problem)
 
     def _migrate(self) -> None:
         """The writes done at open: migrations, recovering turns whose lease ran out, dropping blank assistants.
@@ -676,12 +686,12 @@ class Store:
             if key in _skipped:
                 self._wait = 0  # known to be locked: a page should not wait for it on every rerun
             try:
-                with self.db() as db:
-                    self._use_wal(db.conn)
-                    self._record_user_version(db.conn)
+                with self._raw() as conn:  # SQLite's own: its scripts say their own transactions
+                    self._use_wal(conn)
+                    self._record_user_version(conn)
                     for position, migration in enumerate(MIGRATIONS, start=1):
                         if migration.name in pending:
-                            self._run_migration(db.conn, migration, position)
+                            self._run_migration(conn, migration, position)
                 # Runs of a process that died (their lease ran out); never a live turn of another process.
                 self.recover_expired_runs(spare=_held_here(self.path))
                 self.forget_empty_sessions(before=time.time() - BLANK_SESSION_AGE_S)
@@ -712,8 +722,8 @@ class Store:
     def applied_migrations(self) -> list[str]:
         """The names of the migrations this file has had, in the order they ran (for a file from before
         the `_migrations` record: the first `PRAGMA user_version` of `MIGRATIONS`)."""
-        with self.db() as db:
-            return self._applied(db.conn)
+        with self._raw() as conn:
+            return self._applied(conn)
 
     def pending_migrations(self) -> list[str]:
         """The names of the migrations this file still needs, in the order they will run."""
@@ -794,8 +804,8 @@ class Store:
         now = time.time()
         row = {"owner": self.owner, "name": config.name, "created_at": now, "updated_at": now}
         with self.write() as db:
-            assistant_id = _insert(db, "assistants", row)
-            _insert(db, "drafts", {"assistant_id": assistant_id, "config": config.to_json(), "updated_at": now})
+            assistant_id = db.insert("assistants", row)
+            db.insert("drafts", {"assistant_id": assistant_id, "config": config.to_json(), "updated_at": now})
         return Assistant.from_row({**row, "id": assistant_id})
 
     def get_assistant(self, assistant_id: int) -> Assistant | None:
@@ -818,14 +828,15 @@ class Store:
         mine, params = self._mine("a")
         sql = sql.format(mine=mine, archived="" if include_archived else "AND a.archived_at IS NULL")
         with self.db() as db:
-            return [dict(r) for r in db.query(sql, params)]
+            return [dict(r) for r in db.rows(sql, params)]
 
     def archive_assistant(self, assistant_id: int, archived: bool = True) -> None:
         """Hide an assistant from the lists (its versions and threads stay in the log)."""
         with self.write() as db:
             self._check(db, "assistant", assistant_id)
-            db.conn.execute(
-                "UPDATE assistants SET archived_at = ? WHERE id = ?", (time.time() if archived else None, assistant_id)
+            db.execute(
+                "UPDATE assistants SET archived_at = :at WHERE id = :id",
+                {"at": time.time() if archived else None, "id": assistant_id},
             )
 
     def create_assistant_from(self, config: AssistantConfig, note: str) -> tuple[Assistant, Version | None]:
@@ -850,26 +861,25 @@ class Store:
 
     # -- ownership: the one rule ------------------------------------------------------------
 
-    def _mine(self, alias: str) -> tuple[str, list[Any]]:
+    def _mine(self, alias: str) -> tuple[str, dict[str, Any]]:
         """What "this owner's" means, as SQL on the row holding an owner column (`alias`: an assistant,
         a file, a vector store, a test set) and its parameters. Every owned read and write says it so."""
-        return f"{alias}.owner = ?", [self.owner]
+        return f"{alias}.owner = :owner", {"owner": self.owner}
 
-    def _owns(self, db: sqlite_utils.Database, kind: str, row_id: int | str | None) -> bool:
+    def _owns(self, db: engine.Db, kind: str, row_id: int | str | None) -> bool:
         """Whether the `kind` row `row_id` is this owner's (see `_OWNER_PATHS`); a missing row is not."""
         return row_id is not None and bool(self._owned_ids(db, kind, [row_id]))
 
-    def _owned_ids(self, db: sqlite_utils.Database, kind: str, row_ids: Sequence[int | str]) -> list[Any]:
+    def _owned_ids(self, db: engine.Db, kind: str, row_ids: Sequence[int | str]) -> list[Any]:
         """Those of `row_ids` that are `kind` rows of this owner's, in one query."""
         if not row_ids:
             return []
         table, id_column = _OWNER_PATHS[kind]
         mine, params = self._mine("o")
-        marks = ", ".join("?" for _ in row_ids)
-        sql = f"SELECT {id_column} FROM {table} WHERE {id_column} IN ({marks}) AND {mine}"
-        return [r[0] for r in db.conn.execute(sql, [*row_ids, *params])]
+        sql = f"SELECT {id_column} FROM {table} WHERE {id_column} IN :ids AND {mine}"
+        return [r[0] for r in db.execute(sql, {**params, "ids": list(row_ids)})]
 
-    def _check(self, db: sqlite_utils.Database, kind: str, *row_ids: int | str | None) -> None:
+    def _check(self, db: engine.Db, kind: str, *row_ids: int | str | None) -> None:
         """The rule for a write by id: each of `row_ids` (None skipped: an optional reference) is a
         `kind` row of this owner's, else LookupError and nothing written. Run it inside the write's
         transaction, so the row cannot change hands between the check and the write."""
@@ -877,15 +887,13 @@ class Store:
             if row_id is not None and not self._owns(db, kind, row_id):
                 raise LookupError(f"No {kind.replace('_', ' ')} {row_id} for this owner.")
 
-    def _one(
-        self, db: sqlite_utils.Database, kind: str, row_id: int | str, columns: str = "*"
-    ) -> dict[str, Any] | None:
+    def _one(self, db: engine.Db, kind: str, row_id: int | str, columns: str = "*") -> dict[str, Any] | None:
         """The rule for a read by id: the `kind` row `row_id` (those `columns` of it), by column name,
         if it is this owner's; None otherwise."""
         if not self._owns(db, kind, row_id):
             return None
         table = _OWNER_PATHS[kind][0].split()[0]
-        rows = list(db.query(f"SELECT {columns} FROM {table} WHERE id = ?", [row_id]))
+        rows = db.rows(f"SELECT {columns} FROM {table} WHERE id = :id", {"id": row_id})
         return rows[0] if rows else None
 
     def adopt(self, from_owner: str) -> int:
@@ -900,11 +908,10 @@ class Store:
         if from_owner == self.owner:
             return 0
         with self.write() as db:
-            moved = db.conn.execute(
-                "UPDATE assistants SET owner = ? WHERE owner = ?", (self.owner, from_owner)
-            ).rowcount
+            owners = {"to": self.owner, "from": from_owner}
+            moved = db.execute("UPDATE assistants SET owner = :to WHERE owner = :from", owners).rowcount
             for table in ("vector_stores", "files", "test_sets"):
-                db.conn.execute(f"UPDATE {table} SET owner = ? WHERE owner = ?", (self.owner, from_owner))
+                db.execute(f"UPDATE {table} SET owner = :to WHERE owner = :from", owners)
         return moved
 
     # -- drafts and versions ------------------------------------------------------------------
@@ -914,14 +921,15 @@ class Store:
         now = time.time()
         with self.write() as db:
             self._check(db, "assistant", assistant_id)
-            db.conn.execute(
-                "INSERT INTO drafts (assistant_id, config, updated_at) VALUES (?, ?, ?) "
+            db.execute(
+                "INSERT INTO drafts (assistant_id, config, updated_at) VALUES (:id, :config, :now) "
                 "ON CONFLICT(assistant_id) DO UPDATE SET config = excluded.config, "
                 "updated_at = excluded.updated_at",
-                (assistant_id, config.to_json(), now),
+                {"id": assistant_id, "config": config.to_json(), "now": now},
             )
-            db.conn.execute(
-                "UPDATE assistants SET name = ?, updated_at = ? WHERE id = ?", (config.name, now, assistant_id)
+            db.execute(
+                "UPDATE assistants SET name = :name, updated_at = :now WHERE id = :id",
+                {"name": config.name, "now": now, "id": assistant_id},
             )
         return now
 
@@ -929,20 +937,20 @@ class Store:
         """Keep (or, with None, drop) a message the user typed but could not send yet."""
         with self.write() as db:
             self._check(db, "assistant", assistant_id)
-            db.conn.execute("UPDATE drafts SET unsent = ? WHERE assistant_id = ?", (text, assistant_id))
+            db.execute("UPDATE drafts SET unsent = :text WHERE assistant_id = :id", {"text": text, "id": assistant_id})
 
     def get_unsent(self, assistant_id: int) -> str | None:
         """The message kept unsent; LookupError for another owner's assistant (as the draft's reads)."""
         with self.db() as db:
             self._check(db, "assistant", assistant_id)
-            rows = list(db.query("SELECT unsent FROM drafts WHERE assistant_id = ?", [assistant_id]))
+            rows = db.rows("SELECT unsent FROM drafts WHERE assistant_id = :id", {"id": assistant_id})
         return rows[0]["unsent"] if rows else None
 
     def get_draft(self, assistant_id: int) -> tuple[AssistantConfig, float] | None:
         """The draft and when it was saved; LookupError for another owner's assistant."""
         with self.db() as db:
             self._check(db, "assistant", assistant_id)
-            rows = list(db.query("SELECT config, updated_at FROM drafts WHERE assistant_id = ?", [assistant_id]))
+            rows = db.rows("SELECT config, updated_at FROM drafts WHERE assistant_id = :id", {"id": assistant_id})
         return (AssistantConfig.from_json(rows[0]["config"]), rows[0]["updated_at"]) if rows else None
 
     def latest_version(self, assistant_id: int) -> Version | None:
@@ -952,15 +960,16 @@ class Store:
     def list_versions(self, assistant_id: int, limit: int | None = None) -> list[Version]:
         """The assistant's versions, newest first; LookupError for another owner's assistant."""
         sql = (
-            f"SELECT {_columns(Version, 'v')} FROM assistant_versions v WHERE v.assistant_id = ? ORDER BY v.number DESC"
+            f"SELECT {_columns(Version, 'v')} FROM assistant_versions v WHERE v.assistant_id = :id "
+            "ORDER BY v.number DESC"
         )
-        params: list[Any] = [assistant_id]
+        params: dict[str, Any] = {"id": assistant_id}
         if limit:
-            sql += " LIMIT ?"
-            params.append(limit)
+            sql += " LIMIT :limit"
+            params["limit"] = limit
         with self.db() as db:
             self._check(db, "assistant", assistant_id)
-            return [Version.from_row(r) for r in db.query(sql, params)]
+            return [Version.from_row(r) for r in db.rows(sql, params)]
 
     def get_version(self, version_id: int) -> Version | None:
         with self.db() as db:
@@ -979,12 +988,10 @@ class Store:
         now = time.time()
         with self.write() as db:
             self._check(db, "assistant", assistant_id)
-            latest = list(
-                db.query(
-                    f"SELECT {_columns(Version, 'v')} FROM assistant_versions v "
-                    "WHERE v.assistant_id = ? ORDER BY v.number DESC LIMIT 1",
-                    [assistant_id],
-                )
+            latest = db.rows(
+                f"SELECT {_columns(Version, 'v')} FROM assistant_versions v "
+                "WHERE v.assistant_id = :id ORDER BY v.number DESC LIMIT 1",
+                {"id": assistant_id},
             )
             if latest and latest[0]["config"] == text:
                 return Version.from_row(latest[0]), False
@@ -995,15 +1002,17 @@ class Store:
                 "note": note,
                 "created_at": now,
             }
-            version_id = _insert(db, "assistant_versions", row)
-            db.conn.execute(
-                "INSERT INTO drafts (assistant_id, config, updated_at) VALUES (?, ?, ?) "
+            version_id = db.insert("assistant_versions", row)
+            db.execute(
+                "INSERT INTO drafts (assistant_id, config, updated_at) VALUES (:id, :config, :now) "
                 "ON CONFLICT(assistant_id) DO UPDATE SET config = excluded.config",
-                (assistant_id, text, now),
+                {"id": assistant_id, "config": text, "now": now},
             )
-            db.conn.execute(
-                "UPDATE assistants SET name = ?, updated_at = ? WHERE id = ?", (config.name, now, assistant_id)
+            db.execute(
+                "UPDATE assistants SET name = :name, updated_at = :now WHERE id = :id",
+                {"name": config.name, "now": now, "id": assistant_id},
             )
+
         return Version.from_row({**row, "id": version_id}), True
 
     # -- threads ------------------------------------------------------------------------------
@@ -1014,7 +1023,7 @@ class Store:
         row = {"assistant_id": assistant_id, "title": title, "created_at": now, "updated_at": now, "kind": kind}
         with self.write() as db:
             self._check(db, "assistant", assistant_id)
-            thread_id = _insert(db, "threads", row)
+            thread_id = db.insert("threads", row)
         return Thread.from_row({**row, "id": thread_id, "conversation_id": None})
 
     def get_thread(self, thread_id: int) -> Thread | None:
@@ -1037,30 +1046,30 @@ class Store:
         word (any case, accents ignored) or that have a message matching the words (full-text search,
         as on Conversations). Both run in one SQL query over all the assistant's threads.
         """
-        where: list[str] = ["assistant_id = ?"]
-        params: list[Any] = [assistant_id]
+        where: list[str] = ["assistant_id = :assistant_id"]
+        params: dict[str, Any] = {"assistant_id": assistant_id, "limit": limit}
         if kinds is not None:
-            where.append(f"kind IN ({', '.join('?' for _ in kinds) or 'NULL'})")
-            params.extend(kinds)
-        words = [_folded(w) for w in (query or "").split()]
+            where.append("kind IN :kinds")
+            params["kinds"] = list(kinds)
+        words = [engine.folded(w) for w in (query or "").split()]
         if words:
-            found = " AND ".join("instr(folded(title), ?) > 0" for _ in words)
-            params.extend(words)
+            # folded(): SQLite's own, a function each pooled connection is given when it opens.
+            found = " AND ".join(f"instr(folded(title), :word{i}) > 0" for i in range(len(words)))
+            params.update({f"word{i}": word for i, word in enumerate(words)})
             if fts := fts_query(query or ""):  # words with no letters (only "?!") match titles only
                 found += (
                     " OR id IN (SELECT m.thread_id FROM messages_fts f JOIN messages m ON m.id = f.rowid "
-                    "WHERE messages_fts MATCH ?)"
+                    "WHERE messages_fts MATCH :fts)"
                 )
-                params.append(fts)
+                params["fts"] = fts
             where.append(f"({found})")
         sql = (
             f"SELECT {_columns(Thread)} FROM threads "
-            f"WHERE {' AND '.join(where)} ORDER BY updated_at DESC, id DESC LIMIT ?"
+            f"WHERE {' AND '.join(where)} ORDER BY updated_at DESC, id DESC LIMIT :limit"
         )
         with self.db() as db:
             self._check(db, "assistant", assistant_id)
-            db.conn.create_function("folded", 1, _folded, deterministic=True)
-            return [Thread.from_row(r) for r in db.query(sql, [*params, limit])]
+            return [Thread.from_row(r) for r in db.rows(sql, params)]
 
     MAX_TITLE = 100  # characters in a thread's title
     THREAD_KINDS = ("chat", "replay", "compare", "eval")
@@ -1076,12 +1085,12 @@ class Store:
         with self.write() as db:
             self._check(db, "thread", thread_id)
             if not title:
-                first = db.conn.execute(
-                    "SELECT content FROM messages WHERE thread_id = ? AND role = 'user' ORDER BY id LIMIT 1",
-                    (thread_id,),
-                ).fetchone()
-                title = _title(first[0]) if first else ""
-            db.conn.execute("UPDATE threads SET title = ? WHERE id = ?", (title, thread_id))
+                first = db.value(
+                    "SELECT content FROM messages WHERE thread_id = :id AND role = 'user' ORDER BY id LIMIT 1",
+                    {"id": thread_id},
+                )
+                title = _title(first) if first is not None else ""
+            db.execute("UPDATE threads SET title = :title WHERE id = :id", {"title": title, "id": thread_id})
             row = self._one(db, "thread", thread_id, _columns(Thread))
         assert row is not None  # checked above, in this transaction
         return Thread.from_row(row)
@@ -1093,20 +1102,20 @@ class Store:
             raise ValueError(f"Unknown thread kind {kind!r}.")
         with self.write() as db:
             self._check(db, "thread", thread_id)
-            db.conn.execute("UPDATE threads SET kind = ? WHERE id = ?", (kind, thread_id))
+            db.execute("UPDATE threads SET kind = :kind WHERE id = :id", {"kind": kind, "id": thread_id})
 
     def set_thread_api(self, thread_id: int, api: str) -> None:
         """Fix the way a thread runs its turns; its first turn does it, once."""
         with self.write() as db:
             self._check(db, "thread", thread_id)
-            db.conn.execute("UPDATE threads SET api = ? WHERE id = ? AND api IS NULL", (api, thread_id))
+            db.execute("UPDATE threads SET api = :api WHERE id = :id AND api IS NULL", {"api": api, "id": thread_id})
 
     def set_conversation(self, thread_id: int, conversation_id: str | None) -> None:
         with self.write() as db:
             self._check(db, "thread", thread_id)
-            db.conn.execute(
-                "UPDATE threads SET conversation_id = ?, updated_at = ? WHERE id = ?",
-                (conversation_id, time.time(), thread_id),
+            db.execute(
+                "UPDATE threads SET conversation_id = :conversation, updated_at = :now WHERE id = :id",
+                {"conversation": conversation_id, "now": time.time(), "id": thread_id},
             )
 
     # -- messages and runs --------------------------------------------------------------------
@@ -1135,13 +1144,9 @@ class Store:
             self._check(db, "thread", thread_id)
             self._check(db, "version", version_id)
             self._check(db, "run", run_id)
-            message_id = _insert(db, "messages", row)
+            message_id = db.insert("messages", row)
             # The first user message names the thread, so the thread list reads like a history.
-            db.conn.execute(
-                "UPDATE threads SET updated_at = ?, title = CASE WHEN title = '' AND ? = 'user' "
-                "THEN ? ELSE title END WHERE id = ?",
-                (now, role, _title(content), thread_id),
-            )
+            _touch_thread(db, thread_id, now, role, content)
         return message_id
 
     def place_message(self, thread_id: int, role: str, text: str) -> int:
@@ -1160,14 +1165,14 @@ class Store:
         with self.write() as db:
             self._check(db, "thread", thread_id)
             # Checked in the write transaction: no turn can start or end between the check and the insert.
-            last = db.conn.execute(
-                "SELECT status FROM runs WHERE thread_id = ? AND status IN ('in_progress', 'completed', "
+            last = db.value(
+                "SELECT status FROM runs WHERE thread_id = :id AND status IN ('in_progress', 'completed', "
                 "'requires_action') ORDER BY (status = 'in_progress') DESC, id DESC LIMIT 1",
-                (thread_id,),
-            ).fetchone()
-            if last and last[0] == "in_progress":
+                {"id": thread_id},
+            )
+            if last == "in_progress":
                 raise ValueError("A reply is being written: place the message once it has ended.")
-            if last and last[0] == "requires_action":
+            if last == "requires_action":
                 raise ValueError("The model is waiting for function outputs: answer them before placing a message.")
             message = {
                 "thread_id": thread_id,
@@ -1177,35 +1182,32 @@ class Store:
                 "created_at": now,
                 "placed": 1,
             }
-            message_id = _insert(db, "messages", message)
-            db.conn.execute(
-                "UPDATE threads SET updated_at = ?, title = CASE WHEN title = '' AND ? = 'user' "
-                "THEN ? ELSE title END WHERE id = ?",
-                (now, role, _title(text), thread_id),
-            )
+            message_id = db.insert("messages", message)
+            _touch_thread(db, thread_id, now, role, text)
         return message_id
 
     def get_message(self, message_id: int) -> Message | None:
-        rows = self._messages("m.id = ?", [message_id])
+        rows = self._messages("m.id = :message_id", {"message_id": message_id})
         return rows[0] if rows else None
 
     def list_messages(self, thread_id: int, limit: int | None = None) -> list[Message]:
         """A thread's messages in order; with `limit`, only the newest that many."""
         if limit:
             return self._messages(
-                "m.thread_id = ? AND m.id IN (SELECT id FROM messages WHERE thread_id = ? ORDER BY id DESC LIMIT ?)",
-                [thread_id, thread_id, limit],
+                "m.thread_id = :thread_id AND m.id IN "
+                "(SELECT id FROM messages WHERE thread_id = :thread_id ORDER BY id DESC LIMIT :limit)",
+                {"thread_id": thread_id, "limit": limit},
             )
-        return self._messages("m.thread_id = ?", [thread_id])
+        return self._messages("m.thread_id = :thread_id", {"thread_id": thread_id})
 
     def count_messages(self, thread_id: int) -> int:
         """How many messages the thread holds (0 for another owner's thread: it has none of this owner's)."""
         with self.db() as db:
             if not self._owns(db, "thread", thread_id):
                 return 0
-            return db.conn.execute("SELECT COUNT(*) FROM messages WHERE thread_id = ?", (thread_id,)).fetchone()[0]
+            return int(db.value("SELECT COUNT(*) FROM messages WHERE thread_id = :id", {"id": thread_id}))
 
-    def _messages(self, where: str, params: list[Any]) -> list[Message]:
+    def _messages(self, where: str, params: dict[str, Any]) -> list[Message]:
         mine, owner = self._mine("a")
         sql = f"""
             SELECT {MESSAGE_COLUMNS}
@@ -1217,7 +1219,7 @@ class Store:
             WHERE {where} ORDER BY m.id
         """
         with self.db() as db:
-            return [Message.from_row(r) for r in db.query(sql, [*owner, *params])]
+            return [Message.from_row(r) for r in db.rows(sql, {**owner, **params})]
 
     def start_run(
         self, thread_id: int, version_id: int | None, user_message_id: int, model: str, *, attempt: bool = False
@@ -1230,18 +1232,13 @@ class Store:
             self._check(db, "version", version_id)
             if attempt:  # the message is written to: it must be this owner's (else it is only a reference)
                 self._check(db, "message", user_message_id)
-            # SQL rather than `_insert`: the lease is an expression on the database's clock, not a value.
-            cur = db.conn.execute(
-                "INSERT INTO runs (thread_id, version_id, user_message_id, model, status, created_at, lease_until) "
-                f"VALUES (?, ?, ?, ?, 'in_progress', ?, {DB_NOW} + ?)",
-                (thread_id, version_id, user_message_id, model, time.time(), settings.run_lease_s()),
-            )
+            run_id = _start_run(db, thread_id, version_id, user_message_id, model, time.time())
             if attempt:
-                db.conn.execute(
-                    "UPDATE messages SET run_id = ?, status = 'incomplete' WHERE id = ?",
-                    (cur.lastrowid, user_message_id),
+                db.execute(
+                    "UPDATE messages SET run_id = :run, status = 'incomplete' WHERE id = :id",
+                    {"run": run_id, "id": user_message_id},
                 )
-        return _inserted(cur.lastrowid)
+        return run_id
 
     def start_turn(self, thread_id: int, text: str, version_id: int | None, model: str) -> tuple[int, int]:
         """The user's message and its run in progress, in one transaction: (message id, run id).
@@ -1250,8 +1247,7 @@ class Store:
         with self.write() as db:
             self._check(db, "thread", thread_id)
             self._check(db, "version", version_id)
-            message = _insert(
-                db,
+            message = db.insert(
                 "messages",
                 {
                     "thread_id": thread_id,
@@ -1262,17 +1258,10 @@ class Store:
                     "created_at": now,
                 },
             )
-            db.conn.execute(
-                "UPDATE threads SET updated_at = ?, title = CASE WHEN title = '' THEN ? ELSE title END WHERE id = ?",
-                (now, _title(text), thread_id),
-            )
-            run = db.conn.execute(
-                "INSERT INTO runs (thread_id, version_id, user_message_id, model, status, created_at, lease_until) "
-                f"VALUES (?, ?, ?, ?, 'in_progress', ?, {DB_NOW} + ?)",
-                (thread_id, version_id, message, model, now, settings.run_lease_s()),
-            ).lastrowid
-            db.conn.execute("UPDATE messages SET run_id = ? WHERE id = ?", (run, message))
-        return message, _inserted(run)
+            _touch_thread(db, thread_id, now, "user", text)
+            run = _start_run(db, thread_id, version_id, message, model, now)
+            db.execute("UPDATE messages SET run_id = :run WHERE id = :id", {"run": run, "id": message})
+        return message, run
 
     def update_run(self, run_id: int, **columns: Any) -> None:
         if not columns:
@@ -1280,7 +1269,7 @@ class Store:
         assignments = _run_assignments(columns)
         with self.write() as db:
             self._check(db, "run", run_id)
-            db.conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", [*columns.values(), run_id])
+            db.execute(f"UPDATE runs SET {assignments} WHERE id = :where_id", {**columns, "where_id": run_id})
 
     def finish_turn(
         self,
@@ -1314,10 +1303,11 @@ class Store:
                 return None
             if answered is not None:
                 self._set_tool_outputs(db, *answered, answered_at=now)
-            db.conn.execute("UPDATE messages SET status = ? WHERE id = ?", (user_status, user_message_id))
+            db.execute(
+                "UPDATE messages SET status = :status WHERE id = :id", {"status": user_status, "id": user_message_id}
+            )
             if reply is not None:
-                reply_id = _insert(
-                    db,
+                reply_id = db.insert(
                     "messages",
                     {
                         "thread_id": thread_id,
@@ -1330,31 +1320,32 @@ class Store:
                     },
                 )
             self._insert_tool_calls(db, run_id, thread_id, tool_calls, now)
-            db.conn.execute(
-                f"UPDATE runs SET {assignments}, lease_until = NULL WHERE id = ?", [*run_fields.values(), run_id]
+            db.execute(
+                f"UPDATE runs SET {assignments}, lease_until = NULL WHERE id = :where_id",
+                {**run_fields, "where_id": run_id},
             )
-            db.conn.execute("UPDATE threads SET updated_at = ? WHERE id = ?", (now, thread_id))
+            db.execute("UPDATE threads SET updated_at = :now WHERE id = :id", {"now": now, "id": thread_id})
         return reply_id
 
     @staticmethod
-    def _may_finish(db: sqlite_utils.Database, run_id: int, thread_id: int) -> bool:
+    def _may_finish(db: engine.Db, run_id: int, thread_id: int) -> bool:
         """Whether a turn's end may be written, in its closing transaction: yes while its run is in
         progress. A run recovered by a sweep while its process still lived (stalled past its lease) takes
         its real end instead, the recovered copy of its partial reply dropped, unless the thread moved on
         since (a later run, or a message placed): then the recovery stands. Any other end is final."""
-        row = db.conn.execute("SELECT status, problem, finished_at FROM runs WHERE id = ?", (run_id,)).fetchone()
-        if row is None or row[0] == "in_progress":
+        rows = db.rows("SELECT status, problem, finished_at FROM runs WHERE id = :id", {"id": run_id})
+        if not rows or rows[0]["status"] == "in_progress":
             return True
-        if row[1] != "interrupted":
+        if rows[0]["problem"] != "interrupted":
             return False
-        later = db.conn.execute(
-            "SELECT 1 FROM runs WHERE thread_id = ? AND id > ? "
-            "UNION ALL SELECT 1 FROM messages WHERE thread_id = ? AND created_at >= ? LIMIT 1",
-            (thread_id, run_id, thread_id, row[2]),
-        ).fetchone()
+        later = db.value(
+            "SELECT 1 FROM runs WHERE thread_id = :thread AND id > :run "
+            "UNION ALL SELECT 1 FROM messages WHERE thread_id = :thread AND created_at >= :ended LIMIT 1",
+            {"thread": thread_id, "run": run_id, "ended": rows[0]["finished_at"]},
+        )
         if later:
             return False
-        db.conn.execute("DELETE FROM messages WHERE run_id = ? AND role = 'assistant'", (run_id,))
+        db.execute("DELETE FROM messages WHERE run_id = :id AND role = 'assistant'", {"id": run_id})
         return True
 
     def get_run(self, run_id: int) -> Run | None:
@@ -1373,10 +1364,10 @@ class Store:
         with self.db() as db:
             if not self._owns(db, "thread", thread_id):
                 return []
-            rows = db.query(
+            rows = db.rows(
                 f"SELECT {_columns(Run, 'r', leave_out=left_out)} FROM runs r "
-                "WHERE r.thread_id = ? AND r.id >= ? ORDER BY r.id",
-                [thread_id, from_id],
+                "WHERE r.thread_id = :thread AND r.id >= :from_id ORDER BY r.id",
+                {"thread": thread_id, "from_id": from_id},
             )
             return [Run.from_row(r, **dict.fromkeys(left_out)) for r in rows]
 
@@ -1394,45 +1385,43 @@ class Store:
         cannot be written (SQLite refuses a write statement there, not BEGIN IMMEDIATE nor a read).
         """
         with self.write() as db:
-            ids = [r[0] for r in db.conn.execute(f"SELECT id FROM runs WHERE {_EXPIRED}") if r[0] not in spare]
+            ids = [r[0] for r in db.execute(f"SELECT id FROM runs WHERE {_EXPIRED}") if r[0] not in spare]
             if not ids:
-                db.conn.execute("UPDATE runs SET lease_until = NULL WHERE 0")  # a write, touching nothing
+                db.execute("UPDATE runs SET lease_until = NULL WHERE 0")  # a write, touching nothing
                 return 0
-            runs = f"({', '.join('?' for _ in ids)})"
-            db.conn.execute(
+            db.execute(
                 "INSERT INTO messages (thread_id, role, content, version_id, run_id, status, created_at) "
                 "SELECT thread_id, 'assistant', partial, version_id, id, 'incomplete', created_at "
-                f"FROM runs WHERE id IN {runs} AND partial != ''",
-                ids,
+                "FROM runs WHERE id IN :ids AND partial != ''",
+                {"ids": ids},
             )
             # The user messages whose latest attempt these runs were (found by key, not by a scan).
-            db.conn.execute(
+            db.execute(
                 "UPDATE messages SET status = 'failed' WHERE role = 'user' "
-                f"AND id IN (SELECT user_message_id FROM runs WHERE id IN {runs}) AND run_id IN {runs}",
-                [*ids, *ids],
+                "AND id IN (SELECT user_message_id FROM runs WHERE id IN :ids) AND run_id IN :ids",
+                {"ids": ids},
             )
-            db.conn.execute(
+            db.execute(
                 "UPDATE runs SET status = 'incomplete', problem = 'interrupted', error = COALESCE(error, "
-                "'Interrupted: the app stopped during this turn. Retry to send it again.'), finished_at = ?, "
-                f"lease_until = NULL WHERE id IN {runs}",
-                [time.time(), *ids],
+                "'Interrupted: the app stopped during this turn. Retry to send it again.'), finished_at = :now, "
+                "lease_until = NULL WHERE id IN :ids",
+                {"now": time.time(), "ids": ids},
             )
         return len(ids)
 
     def any_expired_runs(self) -> bool:
         """Whether a run's lease has run out: a read, for the sweeps that run often."""
         with self.db() as db:
-            return db.conn.execute(f"SELECT 1 FROM runs WHERE {_EXPIRED} LIMIT 1").fetchone() is not None
+            return db.value(f"SELECT 1 FROM runs WHERE {_EXPIRED} LIMIT 1") is not None
 
     def renew_leases(self, run_ids: Collection[int]) -> int:
         """Extend the leases of these runs, those still in progress, to a lease from now. Returns how many."""
         if not run_ids:
             return 0
         with self.write() as db:
-            cur = db.conn.execute(
-                f"UPDATE runs SET lease_until = {DB_NOW} + ? WHERE status = 'in_progress' "
-                f"AND id IN ({', '.join('?' for _ in run_ids)})",
-                [settings.run_lease_s(), *run_ids],
+            cur = db.execute(
+                f"UPDATE runs SET lease_until = {DB_NOW} + :lease WHERE status = 'in_progress' AND id IN :ids",
+                {"lease": settings.run_lease_s(), "ids": list(run_ids)},
             )
         return cur.rowcount
 
@@ -1460,23 +1449,27 @@ class Store:
         with self.write() as db:
             ids = [
                 r[0]
-                for r in db.conn.execute(
+                for r in db.execute(
                     "SELECT a.id FROM assistants a JOIN drafts d ON d.assistant_id = a.id "
-                    "WHERE a.owner LIKE 'session:%' AND a.created_at < ? AND d.config = ? AND d.unsent IS NULL "
+                    "WHERE a.owner LIKE 'session:%' AND a.created_at < :before AND d.config = :blank "
+                    "AND d.unsent IS NULL "
                     "AND NOT EXISTS (SELECT 1 FROM assistant_versions v WHERE v.assistant_id = a.id) "
                     "AND NOT EXISTS (SELECT 1 FROM threads t WHERE t.assistant_id = a.id)",
-                    (before, blank),
+                    {"before": before, "blank": blank},
                 )
             ]
             for table, column in (("drafts", "assistant_id"), ("assistants", "id")):
-                db.conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(i,) for i in ids])
+                db.execute(f"DELETE FROM {table} WHERE {column} IN :ids", {"ids": ids})
         return len(ids)
 
     def checkpoint(self, run_id: int, partial: str) -> None:
         """Keep the reply streamed so far; recovered if the process dies before the turn ends."""
         with self.write() as db:
             self._check(db, "run", run_id)
-            db.conn.execute("UPDATE runs SET partial = ? WHERE id = ? AND status = 'in_progress'", (partial, run_id))
+            db.execute(
+                "UPDATE runs SET partial = :partial WHERE id = :id AND status = 'in_progress'",
+                {"partial": partial, "id": run_id},
+            )
 
     # -- function calls -----------------------------------------------------------------------
 
@@ -1489,7 +1482,7 @@ class Store:
 
     @staticmethod
     def _insert_tool_calls(
-        db: sqlite_utils.Database,
+        db: engine.Db,
         run_id: int,
         thread_id: int,
         calls: Sequence[tuple[str, str, str, list[str]]],
@@ -1505,15 +1498,15 @@ class Store:
                 "problems": json.dumps(problems),
                 "created_at": now,
             }
-            _insert(db, "tool_calls", row)
+            db.insert("tool_calls", row)
 
     def tool_calls(self, run_id: int) -> list[ToolCallRow]:
         """The run's function calls, oldest first; none of another owner's run."""
         with self.db() as db:
             if not self._owns(db, "run", run_id):
                 return []
-            sql = f"SELECT {_columns(ToolCallRow, 'c')} FROM tool_calls c WHERE c.run_id = ? ORDER BY c.id"
-            return [ToolCallRow.from_row(r) for r in db.query(sql, [run_id])]
+            sql = f"SELECT {_columns(ToolCallRow, 'c')} FROM tool_calls c WHERE c.run_id = :id ORDER BY c.id"
+            return [ToolCallRow.from_row(r) for r in db.rows(sql, {"id": run_id})]
 
     def thread_tool_calls(self, thread_id: int, since: float = 0.0) -> list[ToolCallRow]:
         """The thread's function calls logged at or after `since`, oldest first; none of another owner's."""
@@ -1522,9 +1515,9 @@ class Store:
                 return []
             sql = (
                 f"SELECT {_columns(ToolCallRow, 'c')} FROM tool_calls c "
-                "WHERE c.thread_id = ? AND c.created_at >= ? ORDER BY c.id"
+                "WHERE c.thread_id = :id AND c.created_at >= :since ORDER BY c.id"
             )
-            return [ToolCallRow.from_row(r) for r in db.query(sql, [thread_id, since])]
+            return [ToolCallRow.from_row(r) for r in db.rows(sql, {"id": thread_id, "since": since})]
 
     def set_tool_outputs(self, run_id: int, outputs: dict[str, tuple[str, str]], *, answered: bool) -> None:
         """Keep each call's output (call_id → (output, source)); `answered` once the model has it."""
@@ -1534,13 +1527,20 @@ class Store:
 
     @staticmethod
     def _set_tool_outputs(
-        db: sqlite_utils.Database, run_id: int, outputs: dict[str, tuple[str, str]], *, answered_at: float | None
+        db: engine.Db, run_id: int, outputs: dict[str, tuple[str, str]], *, answered_at: float | None
     ) -> None:
         for call_id, (output, source) in outputs.items():
-            db.conn.execute(
-                "UPDATE tool_calls SET output = ?, source = ?, status = ?, answered_at = ? "
-                "WHERE run_id = ? AND call_id = ?",
-                (output, source, "pending" if answered_at is None else "answered", answered_at, run_id, call_id),
+            db.execute(
+                "UPDATE tool_calls SET output = :output, source = :source, status = :status, answered_at = :at "
+                "WHERE run_id = :run AND call_id = :call",
+                {
+                    "output": output,
+                    "source": source,
+                    "status": "pending" if answered_at is None else "answered",
+                    "at": answered_at,
+                    "run": run_id,
+                    "call": call_id,
+                },
             )
 
     def running_run(self, thread_id: int) -> int | None:
@@ -1572,12 +1572,10 @@ class Store:
         with self.db() as db:
             if not self._owns(db, "thread", thread_id):
                 return None
-            rows = list(
-                db.query(
-                    f"SELECT r.id, r.lease_until IS NULL OR r.lease_until < {DB_NOW} AS expired FROM runs r "
-                    "WHERE r.thread_id = ? AND r.status = 'in_progress' ORDER BY r.id DESC LIMIT 1",
-                    [thread_id],
-                )
+            rows = db.rows(
+                f"SELECT r.id, r.lease_until IS NULL OR r.lease_until < {DB_NOW} AS expired FROM runs r "
+                "WHERE r.thread_id = :id AND r.status = 'in_progress' ORDER BY r.id DESC LIMIT 1",
+                {"id": thread_id},
             )
         return (rows[0]["id"], bool(rows[0]["expired"])) if rows else None
 
@@ -1587,17 +1585,18 @@ class Store:
         with self.db() as db:
             if not self._owns(db, "thread", thread_id):
                 return None
-            row = db.conn.execute(
-                "SELECT id, status FROM runs WHERE thread_id = ? AND status IN ('completed', 'requires_action') "
+            row = db.execute(
+                "SELECT id, status FROM runs WHERE thread_id = :id AND status IN ('completed', 'requires_action') "
                 "ORDER BY id DESC LIMIT 1",
-                (thread_id,),
+                {"id": thread_id},
             ).fetchone()
         return row[0] if row and row[1] == "requires_action" else None
 
     def dump(self) -> dict[str, list[dict[str, Any]]]:
         """Every row of every table, every owner's (for tests and a whole-file backup): outside the rule."""
         with self.db() as db:
-            return {name: [dict(r) for r in db[name].rows] for name in db.table_names()}
+            tables = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid").scalars()
+            return {name: db.rows(f'SELECT * FROM "{name}"') for name in list(tables)}
 
     # -- files and vector stores --------------------------------------------------------------
 
@@ -1607,16 +1606,16 @@ class Store:
         sidebar and the same key as the deployment's), so a store another owner keeps stays theirs,
         untouched, with no error: the page that picked it goes on using it upstream."""
         with self.write() as db:
-            if db.conn.execute("SELECT 1 FROM vector_stores WHERE id = ?", (vector_store_id,)).fetchone():
+            if db.value("SELECT 1 FROM vector_stores WHERE id = :id", {"id": vector_store_id}):
                 return
             row = {"id": vector_store_id, "owner": self.owner, "name": name, "created_at": time.time()}
-            _insert(db, "vector_stores", row)
+            db.insert("vector_stores", row)
 
     def list_vector_stores(self) -> list[dict[str, Any]]:
         mine, params = self._mine("s")
         with self.db() as db:
             sql = f"SELECT s.id, s.name, s.created_at FROM vector_stores s WHERE {mine} ORDER BY s.created_at DESC"
-            return [dict(r) for r in db.query(sql, params)]
+            return [dict(r) for r in db.rows(sql, params)]
 
     def add_file(
         self,
@@ -1639,26 +1638,29 @@ class Store:
             "created_at": time.time(),
         }
         with self.write() as db:
-            return _insert(db, "files", row)
+            return db.insert("files", row)
 
     def set_file_status(self, row_id: int, status: str, error: str | None = None) -> None:
         """LookupError for another owner's file (or one removed), nothing written."""
         with self.write() as db:
             self._check(db, "file", row_id)
-            db.conn.execute("UPDATE files SET status = ?, error = ? WHERE id = ?", (status, error, row_id))
+            db.execute(
+                "UPDATE files SET status = :status, error = :error WHERE id = :id",
+                {"status": status, "error": error, "id": row_id},
+            )
 
     def list_files(self, purpose: str | None = None, vector_store_id: str | None = None) -> list[FileRow]:
         mine, params = self._mine("f")
         where = [mine]
         if purpose:
-            where.append("f.purpose = ?")
-            params.append(purpose)
+            where.append("f.purpose = :purpose")
+            params["purpose"] = purpose
         if vector_store_id:
-            where.append("f.vector_store_id = ?")
-            params.append(vector_store_id)
+            where.append("f.vector_store_id = :store")
+            params["store"] = vector_store_id
         sql = f"SELECT {_columns(FileRow, 'f')} FROM files f WHERE {' AND '.join(where)} ORDER BY f.id"
         with self.db() as db:
-            return [FileRow.from_row(r) for r in db.query(sql, params)]
+            return [FileRow.from_row(r) for r in db.rows(sql, params)]
 
     def filenames(self) -> dict[str, str]:
         """Upstream file id → the name it was uploaded with (the API's citations may lack it)."""
@@ -1666,16 +1668,16 @@ class Store:
         with self.db() as db:
             return {
                 r["file_id"]: r["filename"]
-                for r in db.query(f"SELECT file_id, filename FROM files f WHERE {mine}", params)
+                for r in db.rows(f"SELECT file_id, filename FROM files f WHERE {mine}", params)
             }
 
     def remove_file(self, row_id: int) -> None:
         """Forget an uploaded file. LookupError for another owner's; one already gone is no error
         (two tabs removing it at once)."""
         with self.write() as db:
-            if db.conn.execute("SELECT 1 FROM files WHERE id = ?", (row_id,)).fetchone():
+            if db.value("SELECT 1 FROM files WHERE id = :id", {"id": row_id}):
                 self._check(db, "file", row_id)
-            db.conn.execute("DELETE FROM files WHERE id = ?", (row_id,))
+            db.execute("DELETE FROM files WHERE id = :id", {"id": row_id})
 
     def add_run_files(self, run_id: int, files: list[tuple[str | None, str, str, bytes | None, str | None]]) -> None:
         """Keep the files a turn generated: (container_id, file_id, filename, content, error)."""
@@ -1692,7 +1694,7 @@ class Store:
                     "error": error,
                     "created_at": now,
                 }
-                _insert(db, "run_files", row)
+                db.insert("run_files", row)
 
     def run_files(self, run_ids: list[int]) -> list[RunFile]:
         """The files these runs generated (their content's size only), those of this owner's runs."""
@@ -1701,12 +1703,11 @@ class Store:
         size = "COALESCE(length(f.content), 0) AS size"
         with self.db() as db:
             mine = self._owned_ids(db, "run", run_ids)
-            marks = ", ".join("?" for _ in mine) or "NULL"
             sql = (
                 f"SELECT {_columns(RunFile, 'f', leave_out={'size'})}, {size} FROM run_files f "
-                f"WHERE f.run_id IN ({marks}) ORDER BY f.id"
+                "WHERE f.run_id IN :ids ORDER BY f.id"
             )
-            return [RunFile.from_row(r) for r in db.query(sql, mine)]
+            return [RunFile.from_row(r) for r in db.rows(sql, {"ids": mine})]
 
     def run_file_content(self, run_file_id: int) -> bytes:
         """A generated file's bytes (empty for another owner's, or one whose fetch failed)."""
@@ -1742,32 +1743,32 @@ class Store:
                    t.created_at AS started, t.updated_at AS last_activity, t.kind
             FROM threads t JOIN assistants a ON a.id = t.assistant_id
             WHERE {where}
-            ORDER BY t.updated_at DESC, t.id DESC LIMIT ?
+            ORDER BY t.updated_at DESC, t.id DESC LIMIT :limit
         """
         with self.db() as db:
-            threads = [dict(r) for r in db.query(sql, [*params, limit])]
-            ids = [t["id"] for t in threads]
-            if not ids:
+            threads = db.rows(sql, {**params, "limit": limit})
+            ids = {"ids": [t["id"] for t in threads]}
+            if not ids["ids"]:
                 return []
-            marks = ", ".join("?" for _ in ids)
-            turns = dict(
-                db.conn.execute(
-                    f"SELECT thread_id, COUNT(*) FROM messages WHERE role = 'user' AND thread_id IN ({marks}) "
+            turns: dict[int, int] = {
+                thread_id: count
+                for thread_id, count in db.execute(
+                    "SELECT thread_id, COUNT(*) FROM messages WHERE role = 'user' AND thread_id IN :ids "
                     "GROUP BY thread_id",
                     ids,
-                ).fetchall()
-            )
+                )
+            }
             versions: dict[int, list[int]] = {}
-            for thread_id, number in db.conn.execute(
-                f"SELECT DISTINCT m.thread_id, v.number FROM messages m JOIN assistant_versions v "
-                f"ON v.id = m.version_id WHERE m.thread_id IN ({marks}) ORDER BY v.number",
+            for thread_id, number in db.execute(
+                "SELECT DISTINCT m.thread_id, v.number FROM messages m JOIN assistant_versions v "
+                "ON v.id = m.version_id WHERE m.thread_id IN :ids ORDER BY v.number",
                 ids,
             ):
                 versions.setdefault(thread_id, []).append(number)
             tokens: dict[int, list[tuple[str, int, int]]] = {}
             runs_usage: dict[int, list[tuple[str, int, int, int, int]]] = {}
-            for thread_id, run_model, runs, unknown, inp, out in db.conn.execute(
-                f"SELECT thread_id, model, {_usage_columns()} FROM runs WHERE thread_id IN ({marks}) "
+            for thread_id, run_model, runs, unknown, inp, out in db.execute(
+                f"SELECT thread_id, model, {_usage_columns()} FROM runs WHERE thread_id IN :ids "
                 "GROUP BY thread_id, model",
                 ids,
             ):
@@ -1795,18 +1796,17 @@ class Store:
         columns = """m.thread_id, m.id AS message_id, m.role, m.created_at, t.title, a.name AS assistant,
                    snippet(messages_fts, 0, '**', '**', '…', 16) AS snippet"""
         if thread_ids is not None:
-            marks = ", ".join("?" for _ in thread_ids)
             sql = f"""
                 SELECT {columns}
                 FROM messages m
                 JOIN messages_fts ON messages_fts.rowid = m.id
                 JOIN threads t ON t.id = m.thread_id
                 JOIN assistants a ON a.id = t.assistant_id AND {mine}
-                WHERE m.thread_id IN ({marks}) AND messages_fts MATCH ?
-                ORDER BY m.thread_id, m.id LIMIT ?
+                WHERE m.thread_id IN :ids AND messages_fts MATCH :match
+                ORDER BY m.thread_id, m.id LIMIT :limit
             """
             with self.db() as db:
-                rows = [dict(r) for r in db.query(sql, [*owner, *thread_ids, match, self.MAX_SNIPPET_ROWS])]
+                rows = db.rows(sql, {**owner, "ids": thread_ids, "match": match, "limit": self.MAX_SNIPPET_ROWS})
             kept: dict[int, list[dict[str, Any]]] = {}
             for hit in rows:
                 if len(kept.setdefault(hit["thread_id"], [])) < per_thread:
@@ -1818,15 +1818,15 @@ class Store:
             JOIN messages m ON m.id = messages_fts.rowid
             JOIN threads t ON t.id = m.thread_id
             JOIN assistants a ON a.id = t.assistant_id AND {mine}
-            WHERE messages_fts MATCH ? AND messages_fts.rowid >= COALESCE(
-                (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?
-                 ORDER BY rowid DESC LIMIT 1 OFFSET ?), 0)
-            ORDER BY rank LIMIT ?
+            WHERE messages_fts MATCH :match AND messages_fts.rowid >= COALESCE(
+                (SELECT rowid FROM messages_fts WHERE messages_fts MATCH :match
+                 ORDER BY rowid DESC LIMIT 1 OFFSET :window), 0)
+            ORDER BY rank LIMIT :limit
         """
         # Ranking every match of a very common word costs ~100 ms per 100k messages; rank only the
         # newest RANK_WINDOW matches (bench/log_scale.py).
         with self.db() as db:
-            return [dict(r) for r in db.query(sql, [*owner, match, match, RANK_WINDOW - 1, limit])]
+            return db.rows(sql, {**owner, "match": match, "window": RANK_WINDOW - 1, "limit": limit})
 
     def usage_by_assistant(self) -> dict[int, dict[str, Any]]:
         """Per assistant: finished runs and tokens per model, summed in SQL (the Assistants table).
@@ -1840,7 +1840,7 @@ class Store:
         """
         out: dict[int, dict[str, Any]] = {}
         with self.db() as db:
-            for assistant_id, model, runs, unknown, inp, outp in db.conn.execute(sql, params):
+            for assistant_id, model, runs, unknown, inp, outp in db.execute(sql, params):
                 row = out.setdefault(
                     assistant_id, {"runs": 0, "tokens": 0, "unknown_runs": 0, "by_model": [], "usage_by_model": []}
                 )
@@ -1862,18 +1862,18 @@ class Store:
             ORDER BY m.model
         """
         with self.db() as db:
-            return [r[0] for r in db.conn.execute(sql, params)]
+            return [r[0] for r in db.execute(sql, params)]
 
     def delete_thread(self, thread_id: int) -> None:
         """Remove a thread and everything logged under it."""
-        runs = "SELECT id FROM runs WHERE thread_id = ?"
+        thread = {"id": thread_id}
         with self.write() as db:
             self._check(db, "thread", thread_id)
-            db.conn.execute(f"DELETE FROM run_files WHERE run_id IN ({runs})", (thread_id,))
-            db.conn.execute("DELETE FROM tool_calls WHERE thread_id = ?", (thread_id,))
-            db.conn.execute("DELETE FROM messages WHERE thread_id = ?", (thread_id,))
-            db.conn.execute("DELETE FROM runs WHERE thread_id = ?", (thread_id,))
-            db.conn.execute("DELETE FROM threads WHERE id = ?", (thread_id,))
+            db.execute("DELETE FROM run_files WHERE run_id IN (SELECT id FROM runs WHERE thread_id = :id)", thread)
+            db.execute("DELETE FROM tool_calls WHERE thread_id = :id", thread)
+            db.execute("DELETE FROM messages WHERE thread_id = :id", thread)
+            db.execute("DELETE FROM runs WHERE thread_id = :id", thread)
+            db.execute("DELETE FROM threads WHERE id = :id", thread)
 
     def usage(self, since: float | None = None) -> list[dict[str, Any]]:
         """Every finished run with its assistant, version, model, tokens and timings."""
@@ -1885,11 +1885,11 @@ class Store:
             JOIN threads t ON t.id = r.thread_id
             JOIN assistants a ON a.id = t.assistant_id AND {mine}
             LEFT JOIN assistant_versions v ON v.id = r.version_id
-            WHERE r.status != 'in_progress' AND r.created_at >= ?
+            WHERE r.status != 'in_progress' AND r.created_at >= :since
             ORDER BY r.id
         """
         with self.db() as db:
-            return [dict(r) for r in db.query(sql, [*params, since or 0])]
+            return db.rows(sql, {**params, "since": since or 0})
 
     # -- test sets and replays ----------------------------------------------------------------
 
@@ -1915,10 +1915,10 @@ class Store:
                 "source_thread_id": source_thread_id,
                 "created_at": time.time(),
             }
-            set_id = _insert(db, "test_sets", row)
+            set_id = db.insert("test_sets", row)
             for position, (text, source) in enumerate(zip(inputs, sources, strict=True)):
                 case = {"set_id": set_id, "position": position, "input": text, "source_thread_id": source}
-                _insert(db, "test_cases", case)
+                db.insert("test_cases", case)
         return set_id
 
     def list_test_sets(self) -> list[dict[str, Any]]:
@@ -1931,7 +1931,7 @@ class Store:
             FROM test_sets s WHERE {mine} ORDER BY s.id DESC
         """
         with self.db() as db:
-            return [dict(r) for r in db.query(sql, params)]
+            return [dict(r) for r in db.rows(sql, params)]
 
     def get_test_set(self, set_id: int) -> dict[str, Any] | None:
         with self.db() as db:
@@ -1941,20 +1941,17 @@ class Store:
         """The set's inputs in order; LookupError for another owner's set (the replay needs them all)."""
         with self.db() as db:
             self._check(db, "test_set", set_id)
-            return [
-                dict(r)
-                for r in db.query(
-                    "SELECT id, position, input, source_thread_id FROM test_cases WHERE set_id = ? ORDER BY position",
-                    [set_id],
-                )
-            ]
+            return db.rows(
+                "SELECT id, position, input, source_thread_id FROM test_cases WHERE set_id = :id ORDER BY position",
+                {"id": set_id},
+            )
 
     def start_replay(self, set_id: int, version_id: int) -> int:
         with self.write() as db:
             self._check(db, "test_set", set_id)
             self._check(db, "version", version_id)
             row = {"set_id": set_id, "version_id": version_id, "status": "running", "created_at": time.time()}
-            return _insert(db, "replays", row)
+            return db.insert("replays", row)
 
     RESULT_COLUMNS = frozenset(
         {"thread_id", "run_id", "output", "status", "total_tokens", "latency_ms", "error"}
@@ -1972,13 +1969,14 @@ class Store:
             self._check(db, "test_case", case_id)
             self._check(db, "thread", columns.get("thread_id"))
             self._check(db, "run", columns.get("run_id"))
-            _insert(db, "replay_results", {"replay_id": replay_id, "case_id": case_id, **columns})
+            db.insert("replay_results", {"replay_id": replay_id, "case_id": case_id, **columns})
 
     def finish_replay(self, replay_id: int, status: str) -> None:
         with self.write() as db:
             self._check(db, "replay", replay_id)
-            db.conn.execute(
-                "UPDATE replays SET status = ?, finished_at = ? WHERE id = ?", (status, time.time(), replay_id)
+            db.execute(
+                "UPDATE replays SET status = :status, finished_at = :now WHERE id = :id",
+                {"status": status, "now": time.time(), "id": replay_id},
             )
 
     def list_replays(self, set_id: int) -> list[dict[str, Any]]:
@@ -1988,10 +1986,10 @@ class Store:
                    a.name AS assistant, json_extract(v.config, '$.model') AS model
             FROM replays r JOIN test_sets s ON s.id = r.set_id AND {mine}
             JOIN assistant_versions v ON v.id = r.version_id JOIN assistants a ON a.id = v.assistant_id
-            WHERE r.set_id = ? ORDER BY r.id DESC
+            WHERE r.set_id = :set_id ORDER BY r.id DESC
         """
         with self.db() as db:
-            return [dict(r) for r in db.query(sql, [*params, set_id])]
+            return db.rows(sql, {**params, "set_id": set_id})
 
     def replay_results(self, replay_id: int) -> list[dict[str, Any]]:
         mine, params = self._mine("s")
@@ -2005,10 +2003,10 @@ class Store:
             JOIN replays r ON r.id = x.replay_id JOIN test_sets s ON s.id = r.set_id AND {mine}
             JOIN assistant_versions v ON v.id = r.version_id
             LEFT JOIN runs run ON run.id = x.run_id  -- results logged before migration 8 copied no tokens
-            WHERE x.replay_id = ? ORDER BY c.position
+            WHERE x.replay_id = :replay_id ORDER BY c.position
         """
         with self.db() as db:
-            return [dict(r) for r in db.query(sql, [*params, replay_id])]
+            return db.rows(sql, {**params, "replay_id": replay_id})
 
     # -- added for the log pages (issue 5) ----------------------------------------------------
 
@@ -2031,7 +2029,7 @@ class Store:
             WHERE {where} ORDER BY t.updated_at DESC, t.id DESC
         """
         with self.db() as db:
-            return [r[0] for r in db.conn.execute(sql, params)]
+            return [r[0] for r in db.execute(sql, params)]
 
     def _thread_where(
         self,
@@ -2043,38 +2041,38 @@ class Store:
         until: float | None,
         thread_ids: list[int] | None,
         kinds: tuple[str, ...] | None = None,
-    ) -> tuple[str, list[Any]]:
+    ) -> tuple[str, dict[str, Any]]:
         """The WHERE clause over threads t and assistants a shared by the conversation queries."""
         mine, params = self._mine("a")
         where: list[str] = [mine]
         if kinds is not None:
-            where.append(f"t.kind IN ({', '.join('?' for _ in kinds) or 'NULL'})")
-            params.extend(kinds)
+            where.append("t.kind IN :kinds")
+            params["kinds"] = list(kinds)
         if query is not None:
             # A query with no words matches nothing (not everything): the user asked for a search.
             where.append(
                 "t.id IN (SELECT m.thread_id FROM messages_fts f JOIN messages m ON m.id = f.rowid "
-                "WHERE messages_fts MATCH ?)"
+                "WHERE messages_fts MATCH :match)"
             )
-            params.append(fts_query(query) or '""')
+            params["match"] = fts_query(query) or '""'
         if assistant_id is not None:
-            where.append("t.assistant_id = ?")
-            params.append(assistant_id)
+            where.append("t.assistant_id = :assistant_id")
+            params["assistant_id"] = assistant_id
         if version_id is not None:
-            where.append("t.id IN (SELECT thread_id FROM messages WHERE version_id = ?)")
-            params.append(version_id)
+            where.append("t.id IN (SELECT thread_id FROM messages WHERE version_id = :version_id)")
+            params["version_id"] = version_id
         if model:
-            where.append("t.id IN (SELECT thread_id FROM runs WHERE model = ?)")
-            params.append(model)
+            where.append("t.id IN (SELECT thread_id FROM runs WHERE model = :model)")
+            params["model"] = model
         if since is not None:
-            where.append("t.updated_at >= ?")
-            params.append(since)
+            where.append("t.updated_at >= :since")
+            params["since"] = since
         if until is not None:
-            where.append("t.created_at < ?")
-            params.append(until)
+            where.append("t.created_at < :until")
+            params["until"] = until
         if thread_ids is not None:
-            where.append(f"t.id IN ({', '.join('?' for _ in thread_ids) or 'NULL'})")
-            params.extend(thread_ids)
+            where.append("t.id IN :thread_ids")
+            params["thread_ids"] = list(thread_ids)
         return " AND ".join(where), params
 
     def set_version_note(self, version_id: int, note: str) -> Version:
@@ -2084,7 +2082,7 @@ class Store:
             raise ValueError(f"A note holds at most {self.MAX_NOTE} characters; this one has {len(note)}.")
         with self.write() as db:
             self._check(db, "version", version_id)
-            db.conn.execute("UPDATE assistant_versions SET note = ? WHERE id = ?", (note, version_id))
+            db.execute("UPDATE assistant_versions SET note = :note WHERE id = :id", {"note": note, "id": version_id})
             row = self._one(db, "version", version_id, _columns(Version))
         assert row is not None  # checked above, in this transaction
         return Version.from_row(row)
@@ -2097,10 +2095,10 @@ class Store:
                    a.name AS assistant, json_extract(v.config, '$.model') AS model
             FROM replays r JOIN test_sets s ON s.id = r.set_id AND {mine}
             JOIN assistant_versions v ON v.id = r.version_id JOIN assistants a ON a.id = v.assistant_id
-            WHERE r.id = ?
+            WHERE r.id = :replay_id
         """
         with self.db() as db:
-            rows = [dict(r) for r in db.query(sql, [*params, replay_id])]
+            rows = db.rows(sql, {**params, "replay_id": replay_id})
         return rows[0] if rows else None
 
     MAX_NOTE = 500  # characters in a version's note
@@ -2124,27 +2122,36 @@ def _title(text: str, limit: int = 60) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _folded(text: str | None) -> str:
-    """Text as a search compares it: case folded and accents dropped, as the full-text index does."""
-    if not text or text.isascii():
-        return (text or "").lower()
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+def _start_run(
+    db: engine.Db, thread_id: int, version_id: int | None, user_message_id: int, model: str, now: float
+) -> int:
+    """Insert a run in progress, holding a lease from now; returns its id. SQL rather than `Db.insert`:
+    the lease is an expression on the database's clock, not a value."""
+    row = {
+        "thread": thread_id,
+        "version": version_id,
+        "message": user_message_id,
+        "model": model,
+        "now": now,
+        "lease": settings.run_lease_s(),
+    }
+    rowid = db.execute(
+        "INSERT INTO runs (thread_id, version_id, user_message_id, model, status, created_at, lease_until) "
+        f"VALUES (:thread, :version, :message, :model, 'in_progress', :now, {DB_NOW} + :lease)",
+        row,
+    ).lastrowid
+    assert rowid is not None, "an INSERT gave no row id"
+    return int(rowid)
 
 
-def _insert(db: sqlite_utils.Database, table: str, row: Mapping[str, Any]) -> int:
-    """Insert one row given by column name; returns its id. Table and column names come from this
-    module, never from input (a caller's keys are checked first, as `_run_assignments` does)."""
-    columns = ", ".join(row)
-    marks = ", ".join("?" for _ in row)
-    return _inserted(db.conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(row.values())).lastrowid)
-
-
-def _inserted(rowid: int | None) -> int:
-    """The id SQLite gave the row an INSERT just made: `Cursor.lastrowid` is None only before any
-    INSERT on that cursor, which the type (`int | None`) cannot tell from after one."""
-    assert rowid is not None, "lastrowid read before an INSERT"
-    return rowid
+def _touch_thread(db: engine.Db, thread_id: int, now: float, role: str, text: str) -> None:
+    """A message landed in the thread: its activity is now, and a user's first message names it, so the
+    thread list reads like a history."""
+    db.execute(
+        "UPDATE threads SET updated_at = :now, title = CASE WHEN title = '' AND :role = 'user' "
+        "THEN :title ELSE title END WHERE id = :id",
+        {"now": now, "role": role, "title": _title(text), "id": thread_id},
+    )
 
 
 # Columns a run's updates may set: what a Run holds, less what identifies it, plus the stream's text
@@ -2157,7 +2164,7 @@ def _run_assignments(fields: dict[str, Any]) -> str:
     unknown = set(fields) - RUN_UPDATABLE
     if unknown:
         raise ValueError(f"Unknown run fields: {sorted(unknown)}")
-    return ", ".join(f"{k} = ?" for k in fields)
+    return ", ".join(f"{k} = :{k}" for k in fields)
 
 
 def _usage_columns(r: str = "") -> str:

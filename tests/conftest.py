@@ -10,7 +10,7 @@ import streamlit as st
 from hypothesis import settings
 from streamlit.testing.v1 import AppTest
 
-from playground import provider
+from playground import engine, provider
 from playground.assistant import AssistantConfig
 from playground.backend import ResponsesBackend, StreamHandle
 from playground.client import ApiKey, make_client
@@ -96,6 +96,13 @@ def version(store):
 @pytest.fixture
 def thread(store, version):
     return store.create_thread(version.assistant_id)
+
+
+@pytest.fixture(autouse=True)
+def _close_pools():
+    # Each test's log gets its own pool of connections; closing them keeps a long run's open files few.
+    yield
+    engine.dispose()
 
 
 @pytest.fixture(autouse=True)

@@ -59,7 +59,7 @@ def test_typed_text_is_kept_as_the_draft_and_only_update_makes_a_version(app, lo
     [assistant] = log.list_assistants()
     assert log.get_draft(assistant["id"])[0].instructions == "Be very brief."
     with log.write() as db:  # a pause far longer than the old auto-save's
-        db.conn.execute("UPDATE drafts SET updated_at = ?", (time.time() - 600,))
+        db.execute("UPDATE drafts SET updated_at = :at", {"at": time.time() - 600})
     app.run().run()
     assert len(log.list_versions(assistant["id"])) == 1
     [status] = [c for c in texts(app, "caption") if c.startswith("Draft saved")]

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from playground import errors, settings, turn
+from playground import engine, errors, settings, turn
 from playground import store as store_module
 from playground.assistant import AssistantConfig
 from playground.store import MIGRATIONS, Store
@@ -69,8 +69,10 @@ def immutable(path: Path) -> Iterator[None]:
 
 
 def as_if_restarted(path: Path) -> None:
-    """The next Store on this file opens it as a new process would (with the writes done at open)."""
+    """The next Store on this file opens it as a new process would (with the writes done at open, and
+    none of this process's pooled connections: a new process opens its own)."""
     store_module._migrated.discard(str(path.resolve()))
+    engine.dispose(path)
 
 
 def interrupted_run(store: Store) -> int:
@@ -81,7 +83,7 @@ def interrupted_run(store: Store) -> int:
     message = store.add_message(thread.id, "user", "cut off", version_id=version.id, status="incomplete")
     run_id = store.start_run(thread.id, version.id, message, "gpt-4.1-mini", attempt=True)
     with store.write() as db:
-        db.conn.execute("UPDATE runs SET created_at = 0, lease_until = 0 WHERE id = ?", (run_id,))
+        db.execute("UPDATE runs SET created_at = 0, lease_until = 0 WHERE id = :id", {"id": run_id})
     return run_id
 
 
@@ -126,7 +128,7 @@ def test_a_full_log_refuses_a_write_and_keeps_what_was_saved(tmp_path, monkeypat
     assistant = store.create_assistant()
     thread = store.create_thread(assistant.id)
     with store.db() as db:
-        pages, size = (db.conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_count", "page_size"))
+        pages, size = (db.value(f"PRAGMA {p}") for p in ("page_count", "page_size"))
     monkeypatch.setenv("PLAYGROUND_DB_MAX_MB", str(pages * size / 2**20))
     capped = Store(path)
     with pytest.raises(log_error()) as caught:
@@ -223,11 +225,10 @@ def test_a_path_under_a_regular_file_says_so(tmp_path):
 
 
 def test_a_turn_whose_run_cannot_be_logged_leaves_no_message_behind(store, backend, upstream, thread, version):
-    with store.db() as db:
-        db.conn.execute(
+    with store.write() as db:
+        db.execute(
             "CREATE TRIGGER no_runs BEFORE INSERT ON runs BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
         )
-        db.conn.commit()
     with pytest.raises(Exception):  # noqa: B017 -- whatever the refusal, nothing may stay behind
         turn.start(store, backend, thread.id, version, "hello")
     assert store.list_messages(thread.id) == []
@@ -294,7 +295,7 @@ def test_page_send_to_a_full_log_keeps_the_message_and_sends_it_once_there_is_ro
     create(app)
     [assistant] = log.list_assistants()
     with log.db() as db:
-        pages, size = (db.conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_count", "page_size"))
+        pages, size = (db.value(f"PRAGMA {p}") for p in ("page_count", "page_size"))
     text = " ".join(["Keep this long message"] * 800)
     monkeypatch.setenv("PLAYGROUND_DB_MAX_MB", str(pages * size / 2**20))
     app.chat_input[0].set_value(text).run()
@@ -338,10 +339,11 @@ def test_page_opens_a_read_only_log_for_reading(app, log, db_path, upstream, mon
 
 def test_page_opens_an_immutable_log_for_reading(app, log, db_path, upstream):
     chatted(app, log)
-    as_if_restarted(db_path)
-    # WAL content is checkpointed into the file first, as a clean shutdown leaves it.
+    # WAL content is checkpointed into the file first, as a clean shutdown leaves it; then the restart
+    # (after the checkpoint: the connection it borrowed must not outlive the process it stands for).
     with log.db() as db:
-        db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    as_if_restarted(db_path)
     before = digest(db_path)
     with immutable(db_path):
         at = AppTest.from_file(APP, default_timeout=30).run()

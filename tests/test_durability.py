@@ -60,9 +60,10 @@ def test_concurrent_sessions_lose_no_rows(tmp_path, upstream):
         assert all(m.status == "complete" for m in messages)
         assert [r.status for r in setup.list_runs(thread.id)] == ["completed"] * TURNS
     with setup.db() as database:
-        counts = database.conn.execute("SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM runs)").fetchone()
+        counts = database.execute("SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM runs)").fetchone()
+        counts = tuple(counts)
         assert counts == (2 * SESSIONS * TURNS, SESSIONS * TURNS)  # 0 lost rows, 0 extra ones
-        assert database.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert database.value("PRAGMA integrity_check") == "ok"
 
 
 CHILD = """
@@ -103,10 +104,12 @@ def test_a_process_killed_mid_stream_leaves_a_readable_log(tmp_path, upstream):
 
     # Once the dead process's lease has run out, a new process opens the log: it is readable and the
     # cut turn is closed, its text kept.
-    with store.db() as database:
-        lease = f"SELECT lease_until < {DB_NOW} FROM runs WHERE status = 'in_progress'"
-        while not database.conn.execute(lease).fetchone()[0]:
-            time.sleep(0.1)
+    lease = f"SELECT lease_until < {DB_NOW} FROM runs WHERE status = 'in_progress'"
+    while True:
+        with store.db() as database:  # a read is one snapshot: each look is a read of its own
+            if database.execute(lease).fetchone()[0]:
+                break
+        time.sleep(0.1)
     recover = "import sys; from playground.store import Store; Store(sys.argv[1])"
     subprocess.run([sys.executable, "-c", recover, str(db)], cwd=ROOT, check=True)
     messages = store.list_messages(1)
@@ -120,7 +123,7 @@ def test_a_process_killed_mid_stream_leaves_a_readable_log(tmp_path, upstream):
     [run] = store.list_runs(1)
     assert run.status == "incomplete" and "Interrupted" in run.error
     with store.db() as database:
-        assert database.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert database.value("PRAGMA integrity_check") == "ok"
 
 
 # -- the app server itself killed mid-stream (a real `streamlit run`, driven by Chromium) ----------
@@ -195,7 +198,7 @@ def test_the_app_server_killed_mid_stream_loses_nothing(tmp_path, upstream, chro
         first, cut = store.list_runs(thread.id)
         assert first.status == "completed" and cut.status == "incomplete" and "Interrupted" in cut.error
         with store.db() as database:
-            assert database.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            assert database.value("PRAGMA integrity_check") == "ok"
 
         # In the browser: the kept partial reply, and Retry sends the question once more, not twice.
         expect(replies.filter(has_text="word0 word1 word2 word3").last).to_be_visible()

@@ -47,7 +47,7 @@ def other_process(store: Store) -> Store:
 def lease_of(store: Store, run_id: int) -> tuple[float | None, float]:
     """The run's lease and the database's now."""
     with store.db() as db:
-        return db.conn.execute(f"SELECT lease_until, {DB_NOW} FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return tuple(db.execute(f"SELECT lease_until, {DB_NOW} FROM runs WHERE id = :id", {"id": run_id}).fetchone())
 
 
 def wait_until(condition, what: str, timeout: float = 20.0) -> None:
@@ -138,7 +138,7 @@ def test_an_expired_run_is_recovered_once_by_two_processes_sweeping_at_once(no_k
 def test_a_run_from_before_leases_counts_as_expired(no_keeper, store):
     _thread_id, _message, run = a_turn_started(store)
     with store.write() as db:
-        db.conn.execute("UPDATE runs SET lease_until = NULL WHERE id = ?", (run,))
+        db.execute("UPDATE runs SET lease_until = NULL WHERE id = :id", {"id": run})
     other_process(store)  # the sweep at open
     assert store.get_run(run).status == "incomplete"
 
@@ -238,9 +238,9 @@ def test_a_second_process_keeps_the_blank_assistant_a_live_session_just_made(sto
     fresh = session.create_assistant()
     old = session.create_assistant()
     with store.write() as db:
-        db.conn.execute(
-            "UPDATE assistants SET created_at = ? WHERE id = ?",
-            (time.time() - store_module.BLANK_SESSION_AGE_S - 1, old.id),
+        db.execute(
+            "UPDATE assistants SET created_at = :at WHERE id = :id",
+            {"at": time.time() - store_module.BLANK_SESSION_AGE_S - 1, "id": old.id},
         )
     other_process(store)  # a second app process opens the log while the first one's session is live
     assert session.get_assistant(fresh.id) is not None

@@ -30,25 +30,26 @@ def bulk_threads(log, assistant_id, version_id, count, question, start=0.0):
     with log.write() as db:
         for n in range(count):
             at = now + n
-            thread = db.conn.execute(
-                "INSERT INTO threads (assistant_id, title, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                (assistant_id, f"{question} {n}", at, at),
+            thread = db.execute(
+                "INSERT INTO threads (assistant_id, title, created_at, updated_at) "
+                "VALUES (:assistant_id, :title, :at, :at)",
+                {"assistant_id": assistant_id, "title": f"{question} {n}", "at": at},
             ).lastrowid
-            user = db.conn.execute(
+            user = db.execute(
                 "INSERT INTO messages (thread_id, role, content, version_id, status, created_at) "
-                "VALUES (?, 'user', ?, ?, 'complete', ?)",
-                (thread, f"{question} {n}", version_id, at),
+                "VALUES (:thread, 'user', :content, :version_id, 'complete', :at)",
+                {"thread": thread, "content": f"{question} {n}", "version_id": version_id, "at": at},
             ).lastrowid
-            run = db.conn.execute(
+            run = db.execute(
                 "INSERT INTO runs (thread_id, version_id, user_message_id, model, status, input_tokens, "
                 "output_tokens, total_tokens, latency_ms, created_at, finished_at) "
-                "VALUES (?, ?, ?, 'gpt-4.1-mini', 'completed', 10, 5, 15, 100, ?, ?)",
-                (thread, version_id, user, at, at),
+                "VALUES (:thread, :version_id, :user, 'gpt-4.1-mini', 'completed', 10, 5, 15, 100, :at, :at)",
+                {"thread": thread, "version_id": version_id, "user": user, "at": at},
             ).lastrowid
-            db.conn.execute(
+            db.execute(
                 "INSERT INTO messages (thread_id, role, content, version_id, run_id, status, created_at) "
-                "VALUES (?, 'assistant', 'noted', ?, ?, 'complete', ?)",
-                (thread, version_id, run, at),
+                "VALUES (:thread, 'assistant', 'noted', :version_id, :run, 'complete', :at)",
+                {"thread": thread, "version_id": version_id, "run": run, "at": at},
             )
 
 
@@ -67,7 +68,7 @@ def test_a_filtered_search_finds_what_the_top_hits_would_miss_and_says_how_many(
     bulk_threads(log, support.id, sv.id, 520, "refund question")
     rare = chat(log, other.id, ov.id, ("an old refund question from billing", "ok"))
     with log.write() as db:  # the oldest thread of all: no top-50 list of hits would reach it
-        db.conn.execute("UPDATE threads SET created_at = 1, updated_at = 1 WHERE id = ?", (rare.id,))
+        db.execute("UPDATE threads SET created_at = 1, updated_at = 1 WHERE id = :id", {"id": rare.id})
     open_page(app, "app_pages/conversations.py")
     assert "Showing the newest 500 of 521 conversations." in texts(app, "caption")
 

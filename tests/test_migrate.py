@@ -167,7 +167,7 @@ def test_rows_written_at_the_first_schema_survive_every_step(tmp_path: Path) -> 
     [message] = store.list_messages(1)
     assert (message.content, message.placed) == ("quarterly invoices", False)
     with store.db() as db:  # the search index was built over the rows already there
-        found = db.conn.execute("SELECT rowid FROM messages_fts WHERE messages_fts MATCH 'invoices'").fetchall()
+        found = db.execute("SELECT rowid FROM messages_fts WHERE messages_fts MATCH 'invoices'").fetchall()
     assert found == [(message.id,)]
 
 

@@ -188,7 +188,7 @@ def test_results_logged_before_migration_8_read_their_tokens_from_the_run(store,
     set_id = replay.save(store, "Old", ["x"])
     [result] = list(replay.run(store, backend_factory, set_id, v))
     with store.write() as db:  # as an older app wrote it: no token split, no model
-        db.conn.execute("UPDATE replay_results SET input_tokens = NULL, output_tokens = NULL, model = NULL")
+        db.execute("UPDATE replay_results SET input_tokens = NULL, output_tokens = NULL, model = NULL")
     [row] = store.replay_results(result["replay_id"])
     run = store.get_run(result["run_id"])
     assert (row["input_tokens"], row["output_tokens"], row["model"]) == (run.input_tokens, run.output_tokens, run.model)

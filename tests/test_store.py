@@ -115,7 +115,7 @@ def test_interrupted_runs_whose_lease_ran_out_are_closed_on_the_next_start(tmp_p
     run = store.start_run(t.id, None, message, "m", attempt=True)
     live = store.start_run(t.id, None, message, "m")
     with store.write() as db:  # the first run's process died an hour ago; the second's still renews
-        db.conn.execute("UPDATE runs SET lease_until = lease_until - 3600 WHERE id = ?", (run,))
+        db.execute("UPDATE runs SET lease_until = lease_until - 3600 WHERE id = :id", {"id": run})
     store_module._migrated.clear()  # as if the process had restarted
     Store(tmp_path / "log.db")
     assert store.get_run(run).status == "incomplete" and store.get_run(run).problem == "interrupted"
@@ -127,7 +127,7 @@ def test_interrupted_runs_whose_lease_ran_out_are_closed_on_the_next_start(tmp_p
 def test_a_failed_transaction_writes_nothing(store):
     a = store.create_assistant()
     with pytest.raises(RuntimeError), store.write() as db:
-        db.conn.execute("INSERT INTO threads (assistant_id, created_at, updated_at) VALUES (?, 0, 0)", (a.id,))
+        db.execute("INSERT INTO threads (assistant_id, created_at, updated_at) VALUES (:id, 0, 0)", {"id": a.id})
         raise RuntimeError("boom")
     assert store.list_threads(a.id) == []
 

@@ -132,14 +132,14 @@ def test_the_search_over_thousands_of_threads_lists_the_newest_fifty(store):
     now = time.time()
     with store.write() as db:
         for n in range(3000):
-            t = db.conn.execute(
-                "INSERT INTO threads (assistant_id, title, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                (a.id, f"question {n}", now + n, now + n),
+            t = db.execute(
+                "INSERT INTO threads (assistant_id, title, created_at, updated_at) VALUES (:a, :title, :at, :at)",
+                {"a": a.id, "title": f"question {n}", "at": now + n},
             ).lastrowid
-            db.conn.execute(
-                "INSERT INTO messages (thread_id, role, content, status, created_at) VALUES (?, 'user', ?, "
-                "'complete', ?)",
-                (t, f"question {n} about the refund of order {n}", now + n),
+            db.execute(
+                "INSERT INTO messages (thread_id, role, content, status, created_at) VALUES (:t, 'user', :content, "
+                "'complete', :at)",
+                {"t": t, "content": f"question {n} about the refund of order {n}", "at": now + n},
             )
     # Speed is a benchmark's business (docs/decisions.md has the figures); this checks the answers.
     newest = [f"question {n}" for n in range(2999, 2949, -1)]
@@ -181,7 +181,7 @@ def test_the_sidebar_lists_chat_threads_with_their_dates_and_searches_them(app, 
     old = chat(log, a_id, v.id, ("Where is my parcel?", "On its way"))
     with log.write() as db:  # last active on 3 March 2025, 09:15 UTC
         at = dt.datetime(2025, 3, 3, 9, 15, tzinfo=dt.UTC).timestamp()
-        db.conn.execute("UPDATE threads SET updated_at = ?, created_at = ? WHERE id = ?", (at, at, old.id))
+        db.execute("UPDATE threads SET updated_at = :at, created_at = :at WHERE id = :id", {"at": at, "id": old.id})
     new = chat(log, a_id, v.id, ("What is the **refund** policy?", "30 days"))
     log.create_thread(a_id, kind="replay")
     log.create_thread(a_id, kind="compare")

@@ -38,7 +38,7 @@ def unknown_run(store, assistant_id, version_id, model="gpt-4.1-mini", status="c
     )  # fmt: skip
     if at is not None:
         with store.write() as db:
-            db.conn.execute("UPDATE runs SET created_at = ? WHERE id = ?", (at, run))
+            db.execute("UPDATE runs SET created_at = :at WHERE id = :id", {"at": at, "id": run})
     return thread
 
 

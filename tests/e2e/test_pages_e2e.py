@@ -35,7 +35,10 @@ def test_every_page_opens_cold_with_a_replied_thread_in_the_log(browser, app_ser
     v, _ = log_store.save_version(a.id, AssistantConfig(name=f"Cold {path or 'chat'}"))
     thread = chat(log_store, a.id, v.id, ("cold question", "cold answer"))
     with log_store.write() as db:
-        db.conn.execute("UPDATE runs SET response = ? WHERE thread_id = ?", ('{"output": []}', thread.id))
+        db.execute(
+            "UPDATE runs SET response = :response WHERE thread_id = :id",
+            {"response": '{"output": []}', "id": thread.id},
+        )
     context = browser.new_context()  # a fresh browser session: nothing in its Streamlit session state
     try:
         page = context.new_page()

@@ -237,7 +237,7 @@ def test_two_visitors_with_their_own_keys_stay_apart(browser, keyless_server, up
     store = Store(keyless_server["db"])
     owner_of_thread = {}
     with store.db() as db:
-        for thread_id, owner in db.conn.execute(
+        for thread_id, owner in db.execute(
             "SELECT t.id, a.owner FROM threads t JOIN assistants a ON a.id = t.assistant_id"
         ):
             owner_of_thread[str(thread_id)] = owner
