@@ -1,4 +1,4 @@
-"""Entry point: routing, and what every page shares (the connection and its sidebar box).
+"""Entry point: the door (password mode), routing, and what every page shares (the connection and its sidebar box).
 
 Streamlit runs this file on every rerun and then the chosen page, so whatever is set up here exists
 whichever page a browser session opens first.
@@ -7,10 +7,12 @@ whichever page a browser session opens first.
 import streamlit as st
 
 from app_pages._common import open_connection
+from app_pages._gate import admit, key_banner
 from playground import markup
 from playground.errors import LogError
 
 st.set_page_config(page_title="Assistant Playground", page_icon=":material/smart_toy:", layout="wide")
+mode = admit()  # before anything else is drawn: a password deployment shows only its form until typed
 page = st.navigation(
     [
         st.Page("app_pages/chat.py", title="Playground", icon=":material/chat:", default=True),
@@ -23,6 +25,7 @@ page = st.navigation(
     ]
 )
 open_connection()
+key_banner(mode)
 try:
     page.run()
 except LogError as exc:  # a write any page tried that the log refused: one sentence, not a traceback
