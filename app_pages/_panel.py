@@ -24,9 +24,11 @@ from playground.assistant import (
     METADATA_PAIRS_MAX,
     METADATA_VALUE_MAX,
     NAME_MAX,
+    PLACEHOLDER_RE,
     RANKERS,
     REASONING_EFFORTS,
     RESPONSE_FORMATS,
+    VARIABLE_NAME_MAX,
     is_reasoning_model,
     sampling_problem,
 )
@@ -66,6 +68,7 @@ def config_panel(models: dict[str, str | None], models_problem: str | None) -> N
     with st.container(border=True, key="config"):
         basic_section()
         instructions_section()
+        variables_section()
         model_section(models, models_problem)
         tools_section()
         model_config_section()
@@ -131,6 +134,42 @@ def instructions_section() -> None:
     )
     st.caption(f"{len(ss.get('cfg.instructions') or ''):,} / {INSTRUCTIONS_MAX:,} characters")
     field_errors(errors, "instructions")
+
+
+@st.fragment
+def variables_section() -> None:
+    errors = section_errors()
+    config = editor.from_state(ss)
+    # Open when it holds variables or a problem, so a red mark is never hidden in a closed expander.
+    opened = bool(config.variables) or bool(editor.errors_for(errors, "variables"))
+    with st.expander("Variables", icon=":material/data_object:", expanded=opened):
+        edited = st.data_editor(
+            pd.DataFrame(ss.get("cfg.variables_base") or [], columns=["name", "default"]),
+            key="cfg.variables_editor",
+            num_rows="dynamic",
+            width="stretch",
+            hide_index=True,
+            column_config={
+                "name": st.column_config.TextColumn("Name"),
+                "default": st.column_config.TextColumn("Default value"),
+            },
+        )
+        rows = edited.to_dict("records")
+        if editor.rows_to_variables(rows) != editor.rows_to_variables(ss.get("cfg.variables")):
+            ss["cfg.variables"] = rows
+            on_edit()
+            if panel_view() != ss.get("panel_view") or (ss.pop("draft_edited", False) and status_stale()):
+                st.rerun()
+        st.caption(
+            "Write `{{name}}` in the instructions or a message: chat turns fill in the default, test cases "
+            f"their own values. Names are letters, digits and _ (≤ {VARIABLE_NAME_MAX}); other braces stay as typed."
+        )
+        field_errors(errors, "variables")
+        declared = {v.name for v in config.variables}
+        undeclared = sorted(set(PLACEHOLDER_RE.findall(config.instructions)) - declared)
+        if undeclared:
+            names = ", ".join(markup.literal("{{" + n + "}}") for n in undeclared)
+            st.caption(f":material/info: Not declared, so sent as typed: {names}.")
 
 
 @st.fragment

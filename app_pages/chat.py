@@ -37,6 +37,7 @@ def load_assistant(store: Store, assistant_id: int) -> None:
         del ss[key]
     ss.update(editor.to_state(config))
     ss["cfg.metadata_base"] = ss["cfg.metadata"]
+    ss["cfg.variables_base"] = ss["cfg.variables"]
     ss.assistant_id = assistant_id
     threads = store.list_threads(assistant_id, limit=1)
     ss.thread_id = threads[0].id if threads else None

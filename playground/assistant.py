@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import jsonschema
@@ -28,6 +29,15 @@ METADATA_VALUE_MAX = 512
 MAX_OUTPUT_TOKENS_MIN = 16
 # Checked with fullmatch: `$` with match lets a trailing newline through, which upstream refuses.
 IDENT_RE = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+# A variable is named like an identifier, so `{{ name }}` can never be mistaken for other braces.
+VARIABLE_NAME_MAX = 64
+VARIABLE_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A test case's own fields: in a cases file (CSV columns, JSONL keys) a variable so named could not be
+# told apart from them.
+RESERVED_VARIABLE_NAMES = ("input", "expected", "tags")
+# `{{name}}` or `{{ name }}` (spaces or tabs only). A dotted `{{ item.x }}` is not a variable here: it
+# stays text, as do braces around a name that was not declared.
+PLACEHOLDER_RE = re.compile(r"\{\{[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\}\}")
 
 RESPONSE_FORMATS = ("auto", "text", "json_object", "json_schema")
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
@@ -82,6 +92,14 @@ class ResponseFormat:
 
 
 @dataclass
+class Variable:
+    """A name the instructions and inputs may use as `{{name}}`, with the value a chat turn gives it."""
+
+    name: str = ""
+    default: str = ""
+
+
+@dataclass
 class AssistantConfig:
     name: str = ""
     description: str = ""
@@ -100,6 +118,29 @@ class AssistantConfig:
     # On a Conversations thread, let the API drop the oldest items when the thread outgrows the
     # context (`truncation: "auto"`); off, it refuses instead. Chat threads always trim (chat.trim).
     truncation: bool = False
+    # Declared, in order: only these names are filled in `{{name}}` (see `fill`); chat turns use the defaults.
+    variables: list[Variable] = field(default_factory=list)
+
+    # -- variables ----------------------------------------------------------------------------
+
+    def values(self, given: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Every declared name with its value: the given one (a test case's), else the default.
+
+        Names given but not declared are left out, so they are never filled in.
+        """
+        given = given or {}
+        out: dict[str, str] = {}
+        for v in self.variables:
+            if v.name not in out:  # a duplicate is a validation problem; the first one counts meanwhile
+                out[v.name] = given.get(v.name, v.default)
+        return out
+
+    def filled(self, given: Mapping[str, str] | None = None) -> AssistantConfig:
+        """The config as a turn sends it: the instructions with the variables filled in (itself when it
+        declares none)."""
+        if not self.variables:
+            return self
+        return replace(self, instructions=fill(self.instructions, self.values(given)))
 
     # -- JSON ---------------------------------------------------------------------------------
 
@@ -125,8 +166,17 @@ class AssistantConfig:
             if isinstance(f.get("parameters"), (dict, list)):
                 f["parameters"] = json.dumps(f["parameters"], indent=2)
             functions.append(FunctionTool(**f))
+        # A config saved before variables existed has none.
+        variables = [Variable(**v) for v in data.pop("variables", None) or []]
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(file_search=fs, code_interpreter=ci, response_format=rf, functions=functions, **known)
+        return cls(
+            file_search=fs,
+            code_interpreter=ci,
+            response_format=rf,
+            functions=functions,
+            variables=variables,
+            **known,
+        )
 
     @classmethod
     def from_json(cls, text: str) -> AssistantConfig:
@@ -170,6 +220,7 @@ class AssistantConfig:
         self._validate_tools(err)
         self._validate_response_format(err)
         _validate_metadata(err, self.metadata)
+        _validate_variables(err, self.variables)
         return errors
 
     def _validate_tools(self, err: Any) -> None:
@@ -379,6 +430,7 @@ _CONFIG_SHAPE = _Object(
         "max_output_tokens": "a number or null",
         "metadata": _Object(None),
         "truncation": "true or false",
+        "variables": _List(_Object({"name": "text", "default": "text"}), nullable=True),
     }
 )
 
@@ -435,6 +487,22 @@ def _kind(value: Any) -> str:
     return "a list" if isinstance(value, list) else "an object"
 
 
+def fill(text: str, values: Mapping[str, str]) -> str:
+    """`text` with each `{{name}}` (or `{{ name }}`) of `values` replaced by its value.
+
+    Anything else stays as typed: JSON braces, `{{unknown}}`, `{{ item.x }}`. One pass, so a value
+    holding `{{name}}` is put in as it is and never filled in turn.
+    """
+    if not values or "{{" not in text:
+        return text
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return values[name] if name in values else match.group(0)
+
+    return PLACEHOLDER_RE.sub(value, text)
+
+
 def display_name(name: str | None, assistant_id: int) -> str:
     """How an assistant is named to people: new ones have no name until typed."""
     return name or f"Untitled assistant #{assistant_id}"
@@ -469,3 +537,28 @@ def _validate_metadata(err: Any, metadata: dict[str, str]) -> None:
             err(f"metadata.{key}", "Values must be text.")
         elif len(value) > METADATA_VALUE_MAX:
             err(f"metadata.{key}", f"Values are at most {METADATA_VALUE_MAX} characters.")
+
+
+def _validate_variables(err: Any, variables: list[Variable]) -> None:
+    seen: set[str] = set()
+    for i, v in enumerate(variables):
+        where = f"variables[{i}].name"
+        name = v.name if isinstance(v.name, str) else ""
+        if not name:
+            err(where, "A variable needs a name.")
+        elif len(name) > VARIABLE_NAME_MAX:
+            err(where, f"A variable name is at most {VARIABLE_NAME_MAX} characters; this has {len(name):,}.")
+        elif not VARIABLE_NAME_RE.fullmatch(name):
+            err(
+                where,
+                f"The variable name {_shown(name[:40])!r} is not usable: letters, digits and _, "
+                "not starting with a digit (no spaces).",
+            )
+        elif name.lower() in RESERVED_VARIABLE_NAMES:  # a CSV's header is read whatever its case
+            fields = ", ".join(RESERVED_VARIABLE_NAMES)
+            err(where, f"{name!r} is a test case's own field ({fields}); choose another name.")
+        elif name in seen:
+            err(where, f"Another variable is already named {name!r}.")
+        seen.add(name)
+        if not isinstance(v.default, str):
+            err(f"variables[{i}].default", "A default value must be text.")

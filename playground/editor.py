@@ -19,6 +19,7 @@ from playground.assistant import (
     FileSearch,
     FunctionTool,
     ResponseFormat,
+    Variable,
 )
 from playground.store import Store, Version
 
@@ -94,6 +95,7 @@ def to_state(config: AssistantConfig) -> dict[str, Any]:
         "cfg.max_output_tokens": config.max_output_tokens,
         "cfg.truncation": config.truncation,
         "cfg.metadata": [{"key": k, "value": v} for k, v in config.metadata.items()],
+        "cfg.variables": variables_to_rows(config.variables),
     }
     for i, fn in enumerate(config.functions):
         state[f"cfg.fn.{i}.name"] = fn.name
@@ -164,6 +166,7 @@ def from_state(state: Mapping[str, Any]) -> AssistantConfig:
         max_output_tokens=_int_or_none(get("max_output_tokens", base.max_output_tokens, nullable=True)),
         metadata=rows_to_metadata(get("metadata", [{"key": k, "value": v} for k, v in base.metadata.items()])),
         truncation=bool(get("truncation", base.truncation)),
+        variables=rows_to_variables(get("variables", variables_to_rows(base.variables))),
     )
 
 
@@ -213,6 +216,23 @@ def rows_to_metadata(rows: Any) -> dict[str, str]:
         key, value = _cell(row.get("key")).strip(), _cell(row.get("value"))
         if key or value:
             out[key] = value
+    return out
+
+
+def variables_to_rows(variables: list[Variable]) -> list[dict[str, str]]:
+    return [{"name": v.name, "default": v.default} for v in variables]
+
+
+def rows_to_variables(rows: Any) -> list[Variable]:
+    """Name/default rows from the variables table, in order; blank rows are ignored. Duplicates and bad
+    names are kept, so validation can mark them rather than the table dropping what was typed."""
+    if hasattr(rows, "to_dict"):  # a DataFrame from st.data_editor
+        rows = rows.to_dict("records")
+    out: list[Variable] = []
+    for row in rows or []:
+        name, default = _cell(row.get("name")).strip(), _cell(row.get("default"))
+        if name or default:
+            out.append(Variable(name, default))
     return out
 
 

@@ -412,14 +412,15 @@ def csv_text(columns: Iterable[str], rows: Iterable[dict[str, Any]]) -> str:
 
 def read_csv(text: str) -> list[dict[str, str | None]]:
     """A CSV written by `csv_text`, with the apostrophe each neutralised cell got taken off again."""
-    return [{k: _restore(v) for k, v in row.items()} for row in csv.DictReader(io.StringIO(text, newline=""))]
+    return [{k: restore_cell(v) for k, v in row.items()} for row in csv.DictReader(io.StringIO(text, newline=""))]
 
 
 def _neutralise(value: Any) -> Any:
     return "'" + value if isinstance(value, str) and _NEUTRALISED.match(value) else value
 
 
-def _restore(cell: str | None) -> str | None:
+def restore_cell(cell: str | None) -> str | None:
+    """One cell of a CSV `csv_text` wrote, as it was before (cases.read_csv reads row by row with it)."""
     return cell[1:] if cell and cell.startswith("'") and _NEUTRALISED.match(cell, 1) else cell
 
 
@@ -592,6 +593,7 @@ def python_snippet(config: AssistantConfig, way: str = "conversations") -> str:
     problems = config.validate()
     if problems:
         raise ValueError("; ".join(str(p) for p in problems))
+    config = config.filled()  # the instructions as a chat turn sends them: variables at their defaults
     name = _comment(config.name) or "an assistant"
     if way == "chat":
         if refused := provider.CAPABILITIES["chat"].refusal_for(config):

@@ -13,13 +13,14 @@ import queue
 import threading
 import time
 import traceback
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 import openai
 
 from playground import chat, placed, provider, trace
+from playground.assistant import fill
 from playground.backend import Backend, Call, Created, Delta, Finished, Runner, StreamError, StreamHandle
 from playground.client import redact
 from playground.errors import Problem, describe, say
@@ -92,13 +93,16 @@ class Turn:
         continues_run: int | None = None,
         secrets: tuple[str, ...] = (),
         run_id: int | None = None,
+        variables: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
         self.backend: Runner = backend  # the Chat Completions way once `_way_and_conversation` settles on it
         self.thread = thread
         self.version = version
         self.user_message_id = user_message_id
-        self.text = text
+        self.text = text  # as logged: its variables were filled in by `start`
+        # The declared variables' values for the instructions: the defaults, or those given (a test case's).
+        self.values = version.config.values(variables)
         self.secrets = secrets
         self.result: TurnDone | None = None
         self.tool_calls: list[ToolCall] = []
@@ -256,9 +260,8 @@ class Turn:
             else:  # upstream keeps the thread: only messages placed since its last turn go with this one
                 history = placed.input_items(placed.not_carried(self.store, self.thread.id, self.user_message_id))
                 history = history or None
-            body = self.backend.request(
-                self.version.config, conversation_id, text=self.text, outputs=outputs, history=history
-            )
+            config = self.version.config.filled(self.values)  # the instructions as sent, variables filled in
+            body = self.backend.request(config, conversation_id, text=self.text, outputs=outputs, history=history)
             inbox.put(("request", json.dumps(body, ensure_ascii=False)))
             if self._cancelled.is_set():
                 return
@@ -272,9 +275,7 @@ class Turn:
                 history, dropped = chat.trim(history, exc)
                 if not dropped:
                     raise
-                body = self.backend.request(
-                    self.version.config, conversation_id, text=self.text, outputs=outputs, history=history
-                )
+                body = self.backend.request(config, conversation_id, text=self.text, outputs=outputs, history=history)
                 inbox.put(("request", json.dumps(body, ensure_ascii=False)))
                 inbox.put(("dropped", dropped))
                 self.requests += 1
@@ -472,17 +473,26 @@ def start(
     version: Version,
     text: str,
     secrets: tuple[str, ...] = (),
+    variables: Mapping[str, str] | None = None,
 ) -> Turn:
     """Log the user's message and its run, then return the turn ready to stream. Raises ValueError on empty
-    text, and LogError when the log refuses them (then nothing was written and nothing sent)."""
+    text, and LogError when the log refuses them (then nothing was written and nothing sent).
+
+    The declared variables are filled in the text and the instructions: their defaults, or `variables`
+    (a test case's) where given. The log keeps the text as sent (docs/decisions.md), so a retry and a
+    thread's history resend exactly that.
+    """
     if not text.strip():
         raise ValueError("Type a message first.")
+    text = fill(text, version.config.values(variables))
+    if not text.strip():
+        raise ValueError("The message is empty once its variables are filled in; give them values.")
     thread = store.get_thread(thread_id)
     if thread is None:
         raise LookupError(f"No thread {thread_id}.")
     # One transaction: a log that refuses the run keeps no message either (a resend makes no copy).
     message_id, run_id = store.start_turn(thread.id, text, version.id, version.config.model)
-    return Turn(store, backend, thread, version, message_id, text, secrets=secrets, run_id=run_id)
+    return Turn(store, backend, thread, version, message_id, text, secrets=secrets, run_id=run_id, variables=variables)
 
 
 def retry(

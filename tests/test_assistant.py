@@ -6,14 +6,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from playground import editor, version
 from playground.assistant import (
     AssistantConfig,
     CodeInterpreter,
     FileSearch,
     FunctionTool,
     ResponseFormat,
+    Variable,
     is_reasoning_model,
     schema_problems,
+    shape_problems,
     strict_problems,
 )
 
@@ -292,3 +295,89 @@ def test_a_schema_key_with_a_line_break_reads_on_one_line():
     assert problem == "Not a valid JSON Schema at $defs/a\\nb: None is not of type 'object', 'boolean'"
     open_sub = json.dumps({"type": "object", "properties": {"x\ty": {"type": "object"}}, "required": ["x\ty"]})
     assert any("x\\ty needs" in p for p in schema_problems(open_sub, strict=True))
+
+
+# -- variables -------------------------------------------------------------------------------------
+
+
+def test_variables_round_trip_in_order_and_old_configs_have_none():
+    config = AssistantConfig(
+        instructions="Answer about {{city}}.", variables=[Variable("city", "Paris"), Variable("unit", "")]
+    )
+    again = AssistantConfig.from_json(config.to_json())
+    assert again == config and [v.name for v in again.variables] == ["city", "unit"]
+    assert AssistantConfig.from_dict(config.to_dict()) == config
+    old = json.loads(config.to_json())
+    del old["variables"]  # saved before variables existed
+    assert AssistantConfig.from_dict(old).variables == []
+    assert AssistantConfig.from_dict({**old, "variables": None}).variables == []
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", "A variable needs a name."),
+        ("1city", "The variable name '1city' is not usable: letters, digits and _, not starting with a digit"),
+        ("my city", "The variable name 'my city' is not usable"),
+        ("item.x", "The variable name 'item.x' is not usable"),
+        ("city\n", "The variable name 'city\\\\n' is not usable"),
+        ("a" * 65, "A variable name is at most 64 characters; this has 65."),
+        ("input", "'input' is a test case's own field (input, expected, tags); choose another name."),
+        ("Tags", "'Tags' is a test case's own field"),
+    ],
+)
+def test_a_bad_variable_name_is_a_field_problem(name, message):
+    config = AssistantConfig(variables=[Variable("ok", "1"), Variable(name, "x")])
+    [problem] = config.validate()
+    assert problem.field == "variables[1].name" and problem.message.startswith(message)
+
+
+def test_variable_names_at_the_limits_are_accepted():
+    names = ["_", "a", "A_1", "x" * 64, "inputs", "expected_answer"]
+    assert AssistantConfig(variables=[Variable(n) for n in names]).validate() == []
+
+
+def test_a_duplicate_variable_name_is_marked_on_the_second():
+    config = AssistantConfig(variables=[Variable("city", "Paris"), Variable("unit"), Variable("city", "Rome")])
+    assert [(p.field, p.message) for p in config.validate()] == [
+        ("variables[2].name", "Another variable is already named 'city'.")
+    ]
+    assert config.values() == {"city": "Paris", "unit": ""}  # meanwhile the first one counts
+
+
+def test_the_shape_of_imported_variables_is_checked():
+    assert shape_problems({"variables": [{"name": "city", "default": "Paris"}]}) == []
+    problems = shape_problems({"variables": [{"name": 1, "default": "x", "other": 2}]})
+    assert [str(p) for p in problems] == [
+        "variables[0].name: must be text, not a number",
+        "variables[0].other: is not a field",
+    ]
+    assert [str(p) for p in shape_problems({"variables": {"city": "Paris"}})] == [
+        "variables: must be a list, not an object"
+    ]
+
+
+def test_versions_diff_and_say_what_changed_in_variables():
+    before = AssistantConfig(variables=[Variable("city", "Paris")])
+    after = AssistantConfig(variables=[Variable("city", "Rome"), Variable("unit", "C")])
+    fields = {c.field: (c.before, c.after) for c in version.diff(before, after).fields}
+    assert fields == {
+        "variables[0].default": ("Paris", "Rome"),
+        "variables[1].default": ("—", "C"),
+        "variables[1].name": ("—", "unit"),
+    }
+    assert version.changed(before, after) == ["variables"]
+
+
+def test_the_panel_state_keeps_variables_as_typed():
+    config = AssistantConfig(variables=[Variable("city", "Paris")])
+    state = editor.to_state(config)
+    assert state["cfg.variables"] == [{"name": "city", "default": "Paris"}]
+    assert editor.from_state(state) == config
+    rows = [
+        {"name": " city ", "default": None},
+        {"name": None, "default": float("nan")},
+        {"name": "1x", "default": "v"},
+    ]
+    # Blank rows go; a bad name stays, for validation to mark.
+    assert editor.rows_to_variables(rows) == [Variable("city", ""), Variable("1x", "v")]

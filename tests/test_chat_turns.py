@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from playground import provider, turn
-from playground.assistant import AssistantConfig, FunctionTool
+from playground.assistant import AssistantConfig, FunctionTool, Variable
 from playground.backend import ProbingBackend, ResponsesBackend
 from playground.chat import ChatBackend
 from playground.client import ApiKey, make_client
@@ -330,3 +330,21 @@ def test_instructions_are_developer_for_openai_reasoning_models_and_system_elsew
     assert first("https://api.openai.com/v1", "o3") == "developer"
     assert first("https://api.openai.com/v1", "gpt-4.1-mini") == "system"
     assert first("http://localhost:11434/v1", "o3") == "system"  # a local model named like one
+
+
+def test_chat_turns_send_the_instructions_and_history_with_variables_filled(store, client, local):
+    assistant = store.create_assistant()
+    config = AssistantConfig(
+        instructions="You help in {{ city }}.", model="llama3.2:3b", variables=[Variable("city", "Lyon")]
+    )
+    version, _ = store.save_version(assistant.id, config)
+    thread = store.create_thread(assistant.id)
+    backend = ChatBackend(client)
+    run(store, backend, thread.id, version, "Hi from {{city}}")
+    run(store, backend, thread.id, version, "Bye {{unknown}}")
+    assert chat_bodies(local)[-1]["messages"] == [
+        {"role": "system", "content": "You help in Lyon."},
+        {"role": "user", "content": "Hi from Lyon"},
+        {"role": "assistant", "content": "Echo: Hi from Lyon"},
+        {"role": "user", "content": "Bye {{unknown}}"},
+    ]

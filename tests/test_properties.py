@@ -226,6 +226,7 @@ widget_state = st.fixed_dictionaries(
         "cfg.max_output_tokens": ints,
         "cfg.metadata": rows,
         "cfg.truncation": st.booleans(),
+        "cfg.variables": st.lists(st.fixed_dictionaries({"name": cell, "default": cell}), max_size=6),
     },
 )
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from playground import tools, turn
-from playground.assistant import AssistantConfig
+from playground.assistant import AssistantConfig, Variable
 from playground.backend import ResponsesBackend
 from playground.client import ApiKey, make_client
 from playground.turn import TextDelta, ToolCall, TurnDone
@@ -182,6 +182,42 @@ def test_auto_response_format_and_unset_fields_are_left_out(store, backend, upst
     body = responses_calls(upstream)[0]["body"]
     for absent in ("text", "reasoning", "tools", "max_output_tokens", "metadata", "temperature", "top_p"):
         assert absent not in body
+
+
+def test_declared_variables_are_filled_in_what_is_sent_and_logged(store, backend, upstream):
+    config = AssistantConfig(
+        instructions='Answer about {{city}} in {{ unit }}. Keep {{other}}, {{ item.x }} and {"a": 1}.',
+        variables=[Variable("city", "Paris"), Variable("unit", "C")],
+    )
+    assistant = store.create_assistant()
+    version, _ = store.save_version(assistant.id, config)
+    thread = store.create_thread(assistant.id)
+    t, _ = run_turn(store, backend, thread, version, "Weather in {{ city }}? {{other}}")
+    assert t.result.status == "completed", t.result.problem
+    [call] = responses_calls(upstream)
+    sent = 'Answer about Paris in C. Keep {{other}}, {{ item.x }} and {"a": 1}.'
+    assert call["body"]["instructions"] == sent
+    assert call["body"]["input"][0]["content"][0]["text"] == "Weather in Paris? {{other}}"
+    # The log keeps what was sent (docs/decisions.md): the message, and the request in the trace.
+    assert store.list_messages(thread.id)[0].content == "Weather in Paris? {{other}}"
+    assert json.loads(store.get_run(t.run_id).request)["instructions"] == sent
+    assert version.config.instructions.startswith("Answer about {{city}}")  # the version keeps its template
+
+    # A test case's values take the defaults' place, in the instructions and the input alike.
+    case = turn.start(store, backend, thread.id, version, "In {{city}}?", variables={"city": "Oslo", "x": "1"})
+    list(case.events())
+    last = responses_calls(upstream)[-1]["body"]
+    assert last["instructions"].startswith("Answer about Oslo in C.")
+    assert last["input"][-1]["content"][0]["text"] == "In Oslo?"
+
+
+def test_a_message_that_fills_to_nothing_is_refused_before_anything_is_written(store, backend):
+    assistant = store.create_assistant()
+    version, _ = store.save_version(assistant.id, AssistantConfig(variables=[Variable("topic", "")]))
+    thread = store.create_thread(assistant.id)
+    with pytest.raises(ValueError, match="empty once its variables are filled in"):
+        turn.start(store, backend, thread.id, version, " {{topic}} ")
+    assert store.list_messages(thread.id) == []
 
 
 # -- failures: one sentence each, nothing lost, nothing duplicated ----------------------------
