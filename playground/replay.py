@@ -19,7 +19,6 @@ from playground.backend import Backend
 from playground.store import Store, Thread, Version
 
 MODES = ("separate", "conversation")
-MAX_CASES = 200
 
 
 def parse_inputs(text: str) -> list[str]:
@@ -43,8 +42,6 @@ def check(name: str, inputs: list[str]) -> list[str]:
         problems.append("Give the test set a name.")
     if not inputs:
         problems.append("Add at least one input.")
-    if len(inputs) > MAX_CASES:
-        problems.append(f"At most {MAX_CASES} inputs per test set; this has {len(inputs)}.")
     return problems
 
 

@@ -74,7 +74,7 @@ import sqlite3
 import threading
 import time
 import unicodedata
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -363,6 +363,29 @@ MIGRATIONS: list[Migration] = [
         """
     ALTER TABLE runs ADD COLUMN lease_until REAL;
     CREATE INDEX runs_in_progress ON runs(lease_until) WHERE status = 'in_progress';
+    """,
+    ),
+    # 13: evaluation. A case has an expected output, variables and tags, and is deleted softly (old
+    # runs' results still show its input); a test set keeps its graders (OpenAI testing_criteria JSON)
+    # and a run the graders it ran with, its concurrency and a heartbeat on the database's clock (a
+    # running one whose heartbeat stopped lost its process, and can be resumed); a result keeps each
+    # grader's verdict and is unique per run and case, so a resumed run never does a case twice.
+    Migration(
+        "cases_graders_and_verdicts",
+        """
+    ALTER TABLE test_cases ADD COLUMN expected TEXT;
+    ALTER TABLE test_cases ADD COLUMN variables TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE test_cases ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE test_cases ADD COLUMN deleted_at REAL;
+    ALTER TABLE test_sets ADD COLUMN graders TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE replays ADD COLUMN graders TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE replays ADD COLUMN concurrency INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE replays ADD COLUMN beat_until REAL;
+    ALTER TABLE replay_results ADD COLUMN verdicts TEXT;
+    ALTER TABLE replay_results ADD COLUMN passed INTEGER;
+    ALTER TABLE replay_results ADD COLUMN score REAL;
+    DELETE FROM replay_results WHERE id NOT IN (SELECT MIN(id) FROM replay_results GROUP BY replay_id, case_id);
+    CREATE UNIQUE INDEX replay_results_case ON replay_results(replay_id, case_id);
     """,
     ),
 ]
@@ -1866,14 +1889,9 @@ class Store:
 
     def delete_thread(self, thread_id: int) -> None:
         """Remove a thread and everything logged under it."""
-        thread = {"id": thread_id}
         with self.write() as db:
             self._check(db, "thread", thread_id)
-            db.execute("DELETE FROM run_files WHERE run_id IN (SELECT id FROM runs WHERE thread_id = :id)", thread)
-            db.execute("DELETE FROM tool_calls WHERE thread_id = :id", thread)
-            db.execute("DELETE FROM messages WHERE thread_id = :id", thread)
-            db.execute("DELETE FROM runs WHERE thread_id = :id", thread)
-            db.execute("DELETE FROM threads WHERE id = :id", thread)
+            _delete_threads(db, [thread_id])
 
     def usage(self, since: float | None = None) -> list[dict[str, Any]]:
         """Every finished run with its assistant, version, model, tokens and timings."""
@@ -1925,8 +1943,9 @@ class Store:
         mine, params = self._mine("s")
         sql = f"""
             SELECT s.id, s.name, s.mode, s.source_thread_id, s.created_at,
-                   (SELECT COUNT(*) FROM test_cases c WHERE c.set_id = s.id) AS cases,
-                   (SELECT COUNT(DISTINCT c.source_thread_id) FROM test_cases c WHERE c.set_id = s.id) AS sources,
+                   (SELECT COUNT(*) FROM test_cases c WHERE c.set_id = s.id AND c.deleted_at IS NULL) AS cases,
+                   (SELECT COUNT(DISTINCT c.source_thread_id) FROM test_cases c
+                     WHERE c.set_id = s.id AND c.deleted_at IS NULL) AS sources,
                    (SELECT COUNT(*) FROM replays r WHERE r.set_id = s.id) AS replays
             FROM test_sets s WHERE {mine} ORDER BY s.id DESC
         """
@@ -1934,56 +1953,184 @@ class Store:
             return [dict(r) for r in db.rows(sql, params)]
 
     def get_test_set(self, set_id: int) -> dict[str, Any] | None:
+        """The set's row (its `graders` as the JSON text of a testing_criteria list)."""
         with self.db() as db:
             return self._one(db, "test_set", set_id)
 
-    def test_cases(self, set_id: int) -> list[dict[str, Any]]:
-        """The set's inputs in order; LookupError for another owner's set (the replay needs them all)."""
+    def find_test_set(self, name: str) -> dict[str, Any] | None:
+        """This owner's newest test set of that name (the command line names sets)."""
+        mine, params = self._mine("s")
+        with self.db() as db:
+            rows = db.rows(
+                f"SELECT s.* FROM test_sets s WHERE {mine} AND s.name = :name ORDER BY s.id DESC LIMIT 1",
+                {**params, "name": name},
+            )
+        return rows[0] if rows else None
+
+    CASE_COLUMNS = "c.id, c.set_id, c.position, c.input, c.expected, c.variables, c.tags, c.source_thread_id"
+
+    def test_cases(self, set_id: int, *, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        """The set's cases in order (deleted ones left out), `limit` of them from `offset` (a page of a
+        long set); `variables` a dict, `tags` a list. LookupError for another owner's set."""
+        page = " LIMIT :limit OFFSET :offset" if limit is not None else ""
         with self.db() as db:
             self._check(db, "test_set", set_id)
-            return db.rows(
-                "SELECT id, position, input, source_thread_id FROM test_cases WHERE set_id = :id ORDER BY position",
-                {"id": set_id},
+            rows = db.rows(
+                f"SELECT {self.CASE_COLUMNS} FROM test_cases c WHERE c.set_id = :id AND c.deleted_at IS NULL "
+                f"ORDER BY c.position, c.id{page}",
+                {"id": set_id, "limit": limit, "offset": offset},
+            )
+        return [_case(r) for r in rows]
+
+    def count_cases(self, set_id: int) -> int:
+        with self.db() as db:
+            self._check(db, "test_set", set_id)
+            return int(
+                db.value("SELECT COUNT(*) FROM test_cases WHERE set_id = :id AND deleted_at IS NULL", {"id": set_id})
             )
 
-    def start_replay(self, set_id: int, version_id: int) -> int:
+    def add_cases(self, set_id: int, cases: Iterable[Mapping[str, Any]]) -> int:
+        """Append cases (dicts: input, and optionally expected, variables, tags) to the set, in one
+        transaction: an import lands whole or not at all. Returns how many."""
+        with self.write() as db:
+            self._check(db, "test_set", set_id)
+            start = db.value(
+                "SELECT COALESCE(MAX(position), -1) + 1 FROM test_cases WHERE set_id = :id", {"id": set_id}
+            )
+            rows = [_case_row(set_id, int(start) + i, case) for i, case in enumerate(cases)]
+            db.many(
+                "INSERT INTO test_cases (set_id, position, input, expected, variables, tags, source_thread_id) "
+                "VALUES (:set_id, :position, :input, :expected, :variables, :tags, :source_thread_id)",
+                rows,
+            )
+        return len(rows)
+
+    def update_case(self, case_id: int, case: Mapping[str, Any]) -> None:
+        """Change a case's input, expected output, variables and tags (those keys given)."""
+        fields = {k: v for k, v in _case_row(0, 0, {"input": "-", **case}).items() if k in case}
+        if not fields:
+            return
+        assignments = ", ".join(f"{k} = :{k}" for k in fields)
+        with self.write() as db:
+            self._check(db, "test_case", case_id)
+            db.execute(f"UPDATE test_cases SET {assignments} WHERE id = :where_id", {**fields, "where_id": case_id})
+
+    def delete_cases(self, case_ids: Sequence[int]) -> None:
+        """Take cases out of their set. Kept in the log, marked deleted: earlier runs' results show them."""
+        with self.write() as db:
+            self._check(db, "test_case", *case_ids)
+            db.execute(
+                "UPDATE test_cases SET deleted_at = :now WHERE id IN :ids", {"now": time.time(), "ids": list(case_ids)}
+            )
+
+    def duplicate_case(self, case_id: int) -> int:
+        """A copy of the case at the end of its set; returns the copy's id."""
+        with self.write() as db:
+            self._check(db, "test_case", case_id)
+            [row] = db.rows(f"SELECT {self.CASE_COLUMNS} FROM test_cases c WHERE c.id = :id", {"id": case_id})
+            position = db.value("SELECT MAX(position) + 1 FROM test_cases WHERE set_id = :id", {"id": row["set_id"]})
+            copy = {**row, "position": position}
+            del copy["id"]
+            return db.insert("test_cases", copy)
+
+    def set_graders(self, set_id: int, criteria: str) -> None:
+        """Keep the set's graders: the JSON text of a testing_criteria list, checked by the caller."""
+        with self.write() as db:
+            self._check(db, "test_set", set_id)
+            db.execute("UPDATE test_sets SET graders = :g WHERE id = :id", {"g": criteria, "id": set_id})
+
+    def start_replay(self, set_id: int, version_id: int, *, graders: str = "[]", concurrency: int = 1) -> int:
+        """A run of the set on a version, with the graders it runs (testing_criteria JSON) and how many
+        cases at once; running, with a heartbeat from now (see `beat_replay`)."""
         with self.write() as db:
             self._check(db, "test_set", set_id)
             self._check(db, "version", version_id)
-            row = {"set_id": set_id, "version_id": version_id, "status": "running", "created_at": time.time()}
-            return db.insert("replays", row)
+            row = {
+                "set_id": set_id,
+                "version_id": version_id,
+                "status": "running",
+                "created_at": time.time(),
+                "graders": graders,
+                "concurrency": concurrency,
+            }
+            replay_id = db.insert("replays", row)
+            _beat(db, replay_id)
+            return replay_id
 
     RESULT_COLUMNS = frozenset(
         {"thread_id", "run_id", "output", "status", "total_tokens", "latency_ms", "error"}
-        | {"input_tokens", "output_tokens", "model"}
+        | {"input_tokens", "output_tokens", "model", "verdicts", "passed", "score"}
     )
 
-    def add_replay_result(self, replay_id: int, case_id: int, **columns: Any) -> None:
-        """One case's result. The replay, the case (of the replay's set), and the thread and run it made
-        must be this owner's: LookupError otherwise, nothing written."""
+    def add_replay_result(self, replay_id: int, case_id: int, **columns: Any) -> bool:
+        """One case's result, once: a second result for the same case of the same run is not written
+        (False), so a resumed run never counts a case twice. The replay, the case (of the replay's set),
+        and the thread and run it made must be this owner's: LookupError otherwise, nothing written."""
         unknown = set(columns) - self.RESULT_COLUMNS
         if unknown:
             raise ValueError(f"Unknown replay result fields: {sorted(unknown)}")
+        row = {"replay_id": replay_id, "case_id": case_id, **columns}
         with self.write() as db:
             self._check(db, "replay", replay_id)
             self._check(db, "test_case", case_id)
             self._check(db, "thread", columns.get("thread_id"))
             self._check(db, "run", columns.get("run_id"))
-            db.insert("replay_results", {"replay_id": replay_id, "case_id": case_id, **columns})
+            written = db.execute(
+                f"INSERT INTO replay_results ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)}) "
+                "ON CONFLICT (replay_id, case_id) DO NOTHING",
+                row,
+            ).rowcount
+        return bool(written)
+
+    def replay_done_cases(self, replay_id: int) -> set[int]:
+        """The cases a run has a result for (a resumed run does the rest)."""
+        with self.db() as db:
+            if not self._owns(db, "replay", replay_id):
+                return set()
+            return set(
+                db.execute("SELECT case_id FROM replay_results WHERE replay_id = :id", {"id": replay_id}).scalars()
+            )
+
+    def beat_replay(self, replay_id: int) -> None:
+        """The run's process is alive and working on it: its heartbeat lasts another lease from now."""
+        with self.write() as db:
+            self._check(db, "replay", replay_id)
+            _beat(db, replay_id)
+
+    def resume_replay(self, replay_id: int) -> None:
+        """Mark a stopped or interrupted run running again (its process does the cases left)."""
+        with self.write() as db:
+            self._check(db, "replay", replay_id)
+            db.execute("UPDATE replays SET status = 'running', finished_at = NULL WHERE id = :id", {"id": replay_id})
+            _beat(db, replay_id)
+
+    def delete_replay(self, replay_id: int) -> None:
+        """Remove a run: its results, and the threads it made that nobody continued in the chat."""
+        with self.write() as db:
+            self._check(db, "replay", replay_id)
+            threads = list(
+                db.execute(
+                    "SELECT DISTINCT x.thread_id FROM replay_results x JOIN threads t ON t.id = x.thread_id "
+                    "WHERE x.replay_id = :id AND t.kind != 'chat'",
+                    {"id": replay_id},
+                ).scalars()
+            )
+            db.execute("DELETE FROM replay_results WHERE replay_id = :id", {"id": replay_id})
+            db.execute("DELETE FROM replays WHERE id = :id", {"id": replay_id})
+            _delete_threads(db, threads)
 
     def finish_replay(self, replay_id: int, status: str) -> None:
         with self.write() as db:
             self._check(db, "replay", replay_id)
             db.execute(
-                "UPDATE replays SET status = :status, finished_at = :now WHERE id = :id",
+                "UPDATE replays SET status = :status, finished_at = :now, beat_until = NULL WHERE id = :id",
                 {"status": status, "now": time.time(), "id": replay_id},
             )
 
     def list_replays(self, set_id: int) -> list[dict[str, Any]]:
         mine, params = self._mine("s")
         sql = f"""
-            SELECT r.id, r.status, r.created_at, r.finished_at, r.version_id, v.number AS version,
-                   a.name AS assistant, json_extract(v.config, '$.model') AS model
+            SELECT {REPLAY_COLUMNS}
             FROM replays r JOIN test_sets s ON s.id = r.set_id AND {mine}
             JOIN assistant_versions v ON v.id = r.version_id JOIN assistants a ON a.id = v.assistant_id
             WHERE r.set_id = :set_id ORDER BY r.id DESC
@@ -1994,8 +2141,8 @@ class Store:
     def replay_results(self, replay_id: int) -> list[dict[str, Any]]:
         mine, params = self._mine("s")
         sql = f"""
-            SELECT x.case_id, c.position, c.input, x.output, x.status, x.total_tokens, x.latency_ms, x.error,
-                   x.thread_id, x.run_id,
+            SELECT x.case_id, c.position, c.input, c.expected, c.variables, c.tags, x.output, x.status,
+                   x.total_tokens, x.latency_ms, x.error, x.thread_id, x.run_id, x.verdicts, x.passed, x.score,
                    COALESCE(x.input_tokens, run.input_tokens) AS input_tokens,
                    COALESCE(x.output_tokens, run.output_tokens) AS output_tokens,
                    COALESCE(x.model, run.model, json_extract(v.config, '$.model')) AS model
@@ -2006,7 +2153,7 @@ class Store:
             WHERE x.replay_id = :replay_id ORDER BY c.position
         """
         with self.db() as db:
-            return db.rows(sql, {**params, "replay_id": replay_id})
+            return [_case(r) for r in db.rows(sql, {**params, "replay_id": replay_id})]
 
     # -- added for the log pages (issue 5) ----------------------------------------------------
 
@@ -2091,8 +2238,7 @@ class Store:
         """One replay as `list_replays` lists it, if it is this owner's."""
         mine, params = self._mine("s")
         sql = f"""
-            SELECT r.id, r.set_id, r.status, r.created_at, r.finished_at, r.version_id, v.number AS version,
-                   a.name AS assistant, json_extract(v.config, '$.model') AS model
+            SELECT {REPLAY_COLUMNS}
             FROM replays r JOIN test_sets s ON s.id = r.set_id AND {mine}
             JOIN assistant_versions v ON v.id = r.version_id JOIN assistants a ON a.id = v.assistant_id
             WHERE r.id = :replay_id
@@ -2142,6 +2288,57 @@ def _start_run(
     ).lastrowid
     assert rowid is not None, "an INSERT gave no row id"
     return int(rowid)
+
+
+# A run as the test-set reads list it; `interrupted`: running, but its process's heartbeat stopped.
+REPLAY_COLUMNS = f"""r.id, r.set_id, r.status, r.created_at, r.finished_at, r.version_id, v.number AS version,
+    a.name AS assistant, json_extract(v.config, '$.model') AS model, r.graders, r.concurrency,
+    r.status = 'running' AND (r.beat_until IS NULL OR r.beat_until < {DB_NOW}) AS interrupted"""
+
+
+def _beat(db: engine.Db, replay_id: int) -> None:
+    db.execute(
+        f"UPDATE replays SET beat_until = {DB_NOW} + :lease WHERE id = :id",
+        {"lease": settings.run_lease_s(), "id": replay_id},
+    )
+
+
+def _delete_threads(db: engine.Db, thread_ids: list[int]) -> None:
+    """Remove threads and everything logged under them (ownership checked by the caller)."""
+    ids = {"ids": thread_ids}
+    db.execute("DELETE FROM run_files WHERE run_id IN (SELECT id FROM runs WHERE thread_id IN :ids)", ids)
+    db.execute("DELETE FROM tool_calls WHERE thread_id IN :ids", ids)
+    db.execute("DELETE FROM messages WHERE thread_id IN :ids", ids)
+    db.execute("DELETE FROM runs WHERE thread_id IN :ids", ids)
+    db.execute("DELETE FROM threads WHERE id IN :ids", ids)
+
+
+def _case(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A case (or a result with its case) as read: variables a dict, tags a list, verdicts decoded."""
+    out = dict(row)
+    for key, empty in (("variables", {}), ("tags", []), ("verdicts", None)):
+        if key in out:
+            out[key] = json.loads(out[key]) if out[key] else empty
+    return out
+
+
+def _case_row(set_id: int, position: int, case: Mapping[str, Any]) -> dict[str, Any]:
+    """A case as written: its text fields checked, variables and tags as JSON."""
+    text = case.get("input")
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"Case {position + 1} has no input.")
+    expected = case.get("expected")
+    variables = {str(k): str(v) for k, v in dict(case.get("variables") or {}).items()}
+    tags = [str(t) for t in case.get("tags") or []]
+    return {
+        "set_id": set_id,
+        "position": position,
+        "input": text,
+        "expected": None if expected is None else str(expected),
+        "variables": json.dumps(variables, ensure_ascii=False),
+        "tags": json.dumps(tags, ensure_ascii=False),
+        "source_thread_id": case.get("source_thread_id"),
+    }
 
 
 def _touch_thread(db: engine.Db, thread_id: int, now: float, role: str, text: str) -> None:

@@ -113,6 +113,7 @@ READS: dict[str, tuple[Probe, Any]] = {
     "list_files": (lambda s, w: s.list_files(vector_store_id=w.vector_store), []),
     "list_replays": (lambda s, w: s.list_replays(w.test_set), []),
     "replay_results": (lambda s, w: s.replay_results(w.replay), []),
+    "replay_done_cases": (lambda s, w: s.replay_done_cases(w.replay), set()),
     "conversations": (lambda s, w: s.conversations(assistant_id=w.assistant, kinds=None), []),
     "conversation_ids": (lambda s, w: s.conversation_ids(version_id=w.version, kinds=None), []),
     "search": (lambda s, w: s.search("hello", thread_ids=[w.thread]), []),
@@ -164,6 +165,15 @@ WRITES: dict[str, Probe] = {
     "start_replay": lambda s, w: s.start_replay(w.test_set, w.version),
     "add_replay_result": lambda s, w: s.add_replay_result(w.replay, w.case, output="Bob's", status="completed"),
     "finish_replay": lambda s, w: s.finish_replay(w.replay, "failed"),
+    "count_cases": lambda s, w: s.count_cases(w.test_set),
+    "add_cases": lambda s, w: s.add_cases(w.test_set, [{"input": "Bob's"}]),
+    "update_case": lambda s, w: s.update_case(w.case, {"input": "Bob's"}),
+    "delete_cases": lambda s, w: s.delete_cases([w.case]),
+    "duplicate_case": lambda s, w: s.duplicate_case(w.case),
+    "set_graders": lambda s, w: s.set_graders(w.test_set, "[]"),
+    "beat_replay": lambda s, w: s.beat_replay(w.replay),
+    "resume_replay": lambda s, w: s.resume_replay(w.replay),
+    "delete_replay": lambda s, w: s.delete_replay(w.replay),
 }
 
 
