@@ -560,6 +560,37 @@ def calls_table(groups: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def compare(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Two runs side by side: medians of each write, of the concurrent runs and of a turn's store time."""
+
+    def ratio(a: float, b: float) -> str:
+        return f"{a / b:.1f}×" if b else "—"
+
+    lines = ["| write | before: median ms | after: median ms | faster |", "|---|---:|---:|---:|"]
+    for name, samples in after["writes_ms"].items():
+        if name in before["writes_ms"] and not name.startswith("*"):
+            b, a = statistics.median(before["writes_ms"][name]), statistics.median(samples)
+            lines.append(f"| {name} | {b:.2f} | {a:.2f} | {ratio(b, a)} |")
+    lines += [
+        "",
+        "| sessions | before: writes/s | after: writes/s | before: p99 ms | after: p99 ms |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for b, a in zip(before["concurrent"], after["concurrent"], strict=False):
+        p99 = [sorted(x["latency_ms"])[int(0.99 * (len(x["latency_ms"]) - 1))] for x in (b, a)]
+        lines.append(
+            f"| {a['sessions']} | {b['writes_per_s']:,.0f} | {a['writes_per_s']:,.0f} | {p99[0]:.1f} | {p99[1]:.1f} |"
+        )
+    lines += ["", "| turns | before: store ms per turn | after | faster |", "|---|---:|---:|---:|"]
+    old = {g["label"]: g for g in before["turns"]}
+    for group in after["turns"]:
+        if group["label"] in old and group["turns"] and old[group["label"]]["turns"]:
+            b = statistics.median(t["store_ms"] for t in old[group["label"]]["turns"])
+            a = statistics.median(t["store_ms"] for t in group["turns"])
+            lines.append(f"| {group['label']} | {b:.2f} | {a:.2f} | {ratio(b, a)} |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--writes", type=int, default=300, help="timed calls of each write")
@@ -569,7 +600,13 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=200, help="later turns per scripted case")
     parser.add_argument("--server-turns", type=int, default=40, help="later turns per case against the local server")
     parser.add_argument("--note", default="", help="kept with the results, e.g. what code was measured")
+    parser.add_argument(
+        "--compare", nargs=2, metavar=("BEFORE", "AFTER"), help="print before/after medians of two results files"
+    )
     args = parser.parse_args()
+    if args.compare:
+        print("\n".join(compare(*(json.loads(Path(p).read_text()) for p in args.compare))))
+        return
 
     from playground.backend import ResponsesBackend
     from playground.chat import ChatBackend
@@ -619,7 +656,7 @@ def main() -> None:
     print(
         f"SQLite {settings['sqlite']}: journal_mode={settings['journal_mode']}, synchronous={settings['synchronous']}, "
         f"busy_timeout={settings['busy_timeout']} ms, foreign_keys={settings['foreign_keys']}, "
-        f"wal_autocheckpoint={settings['wal_autocheckpoint']} pages; a connection per operation.\n"
+        f"wal_autocheckpoint={settings['wal_autocheckpoint']} pages; a pooled connection per operation.\n"
     )
     print(
         f"Writes, one at a time ({args.writes} calls each in {args.rounds} rounds, 5 warm-up calls a round, "

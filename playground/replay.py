@@ -10,8 +10,9 @@ logged turn; results carry tokens and model, so each row and each replay has an 
 from __future__ import annotations
 
 import difflib
+import math
 import statistics
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from playground import turn, usage
@@ -150,7 +151,7 @@ def _refused(row: dict[str, Any]) -> bool:
     return row.get("status") == "failed" and not row.get("output") and not row.get("total_tokens")
 
 
-def _tally(rows: list[dict[str, Any]], prices: dict[str, usage.Price]) -> usage.Tally:
+def tally(rows: list[dict[str, Any]], prices: dict[str, usage.Price]) -> usage.Tally:
     """The results as a roll-up: usage a server never reported is counted apart, never as 0."""
     per_model: dict[str, list[int]] = {}
     for r in rows:
@@ -163,6 +164,18 @@ def _tally(rows: list[dict[str, Any]], prices: dict[str, usage.Price]) -> usage.
         n[2] += r["input_tokens"] or 0
         n[3] += r["output_tokens"] or 0
     return usage.tally([(model, n[0], n[1], n[2], n[3]) for model, n in per_model.items()], prices)
+
+
+def percentile(values: Iterable[float], q: float) -> float | None:
+    """The q-th percentile (0–100) of `values`, interpolated between the two nearest ranks (as
+    numpy's default and a spreadsheet's PERCENTILE.INC); None for no values."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    rank = (len(ordered) - 1) * min(max(q, 0.0), 100.0) / 100.0
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def _ms(value: float | None) -> int | None:
@@ -215,7 +228,7 @@ def totals(store: Store, replay_id: int, prices: dict[str, usage.Price] | None =
     rows = store.replay_results(replay_id)
     costs = [row_cost(r, prices) for r in rows]
     latencies = sorted(r["latency_ms"] for r in rows if r["latency_ms"] is not None)
-    tally = _tally(rows, prices)
+    rolled = tally(rows, prices)
     return {
         "inputs": len(rows),
         "completed": sum(r["status"] == "completed" for r in rows),
@@ -223,10 +236,10 @@ def totals(store: Store, replay_id: int, prices: dict[str, usage.Price] | None =
         "input tokens": sum(r["input_tokens"] or 0 for r in rows),
         "output tokens": sum(r["output_tokens"] or 0 for r in rows),
         "total tokens": sum(r["total_tokens"] or 0 for r in rows),
-        "usage unknown": tally.unknown_runs,
+        "usage unknown": rolled.unknown_runs,
         "estimated cost": None if any(c is None for c in costs) else sum(costs),
         "median latency ms": statistics.median(latencies) if latencies else None,
-        "tally": tally,
+        "tally": rolled,
     }
 
 
