@@ -2122,12 +2122,23 @@ class Store:
             self._check(db, "replay", replay_id)
             _beat(db, replay_id)
 
-    def resume_replay(self, replay_id: int) -> None:
-        """Mark a stopped or interrupted run running again (its process does the cases left)."""
+    def resume_replay(self, replay_id: int, *, concurrency: int | None = None) -> bool:
+        """Claim a run that is not running (stopped, failed, or completed before cases were added) or
+        whose heartbeat stopped (interrupted), for this process to do the cases left: running again,
+        with a heartbeat from now (and `concurrency`, when given). False, and nothing written, when it
+        is running with a live heartbeat (another process resumed it first): the claim and its check
+        are one write, so two processes resuming at once never both run it."""
         with self.write() as db:
             self._check(db, "replay", replay_id)
-            db.execute("UPDATE replays SET status = 'running', finished_at = NULL WHERE id = :id", {"id": replay_id})
-            _beat(db, replay_id)
+            claimed = db.execute(
+                "UPDATE replays SET status = 'running', finished_at = NULL, "
+                "concurrency = COALESCE(:concurrency, concurrency) WHERE id = :id AND (status != 'running' "
+                f"OR beat_until IS NULL OR beat_until < {DB_NOW})",
+                {"id": replay_id, "concurrency": concurrency},
+            ).rowcount
+            if claimed:
+                _beat(db, replay_id)
+        return bool(claimed)
 
     def delete_replay(self, replay_id: int) -> None:
         """Remove a run: its results, and the threads it made that nobody continued in the chat."""

@@ -496,9 +496,15 @@ def start(
 
 
 def retry(
-    store: Store, backend: Backend, user_message_id: int, version: Version, secrets: tuple[str, ...] = ()
+    store: Store,
+    backend: Backend,
+    user_message_id: int,
+    version: Version,
+    secrets: tuple[str, ...] = (),
+    variables: Mapping[str, str] | None = None,
 ) -> Turn:
-    """Send a failed message again, reusing its row; upstream leftovers of the failed try are removed."""
+    """Send a failed message again, reusing its row; upstream leftovers of the failed try are removed.
+    `variables`: the values the instructions are filled with (a test case's; default: the defaults)."""
     message = store.get_message(user_message_id)
     if message is None or message.role != "user":
         raise LookupError(f"No user message {user_message_id}.")
@@ -532,6 +538,7 @@ def retry(
         forget_after=forget_after,
         forget_all=forget_all,
         secrets=secrets,
+        variables=variables,
     )
 
 

@@ -94,8 +94,12 @@ def test_a_running_run_whose_heartbeat_stopped_reads_as_interrupted(store, versi
     assert not store.get_replay(replay)["interrupted"]
     store.finish_replay(replay, "stopped")
     assert not store.get_replay(replay)["interrupted"]
-    store.resume_replay(replay)
-    assert store.get_replay(replay)["status"] == "running" and not store.get_replay(replay)["interrupted"]
+    assert store.resume_replay(replay, concurrency=6)
+    run = store.get_replay(replay)
+    assert run["status"] == "running" and not run["interrupted"] and run["concurrency"] == 6
+    # Running with a live heartbeat: a second process's resume is refused, nothing written.
+    assert not Store(store.path).resume_replay(replay, concurrency=2)
+    assert store.get_replay(replay)["concurrency"] == 6
 
 
 def test_graders_are_kept_with_the_set(store):

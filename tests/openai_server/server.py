@@ -68,6 +68,8 @@ class Reply:
     too); `cut_after`, `error_event_after`, `fail_after`, `incomplete_after`, `malformed_after`:
     after that many deltas, cut the connection / send an `error` event / `response.failed` /
     `response.incomplete` / a line that is not JSON.
+    `match`: answer only a request whose JSON body holds this text (e.g. one case's input), so replies
+    can be scripted per case when requests run in parallel and arrive in any order.
 
     Built-in tools, each an output item before the message (file_search first), then the message:
     `file_search`: {queries: [str], results?: [{file_id, filename, score, text}]}; without `results`
@@ -93,6 +95,7 @@ class Reply:
     incomplete_after: int | None = None
     malformed_after: int | None = None
     path: str = "/responses"
+    match: str | None = None
     file_search: dict[str, Any] | None = None
     code_interpreter: dict[str, Any] | None = None
 
@@ -229,6 +232,10 @@ class OpenAIServer:
             # Chat Completions: the model's context, in characters of `messages` (4 to a token); longer
             # requests are refused as upstream refuses them. None: no limit.
             self.context_chars: int | None = None
+            # Turn requests (POST /responses, /chat/completions) being answered now, and the most at once.
+            self.in_flight = 0
+            self.max_in_flight = 0
+            self._generation = getattr(self, "_generation", 0) + 1  # a request from before a reset counts in none
             self._script: deque[Reply] = deque()
             self._seq = itertools.count(1)
 
@@ -237,11 +244,13 @@ class OpenAIServer:
         with self._lock:
             self._script.extend(Reply.of(r) for r in replies)
 
-    def next_reply(self, method: str, path: str) -> Reply | None:
+    def next_reply(self, method: str, path: str, body: Any = None) -> Reply | None:
         with self._lock:
             for reply in self._script:
                 # A reply for /responses answers the next turn, whichever API the client speaks.
                 turn = reply.path == "/responses" and path.endswith("/chat/completions")
+                if reply.match is not None and reply.match not in json.dumps(body, ensure_ascii=False):
+                    continue
                 if (path.endswith(reply.path) or turn) and (method == "POST" or reply.path != "/responses"):
                     reply.times -= 1
                     if reply.times <= 0:
@@ -519,20 +528,32 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._error(400, "Request does not match the OpenAI spec: " + "; ".join(problems[:3]))
         if not (self.headers.get("Authorization") or "").startswith("Bearer "):
             return self._error(401, "You didn't provide an API key.", code="missing_api_key")
-        reply = owner.next_reply(method, api_path)
-        if reply is not None and reply.delay:
-            time.sleep(reply.delay)
-        if reply is not None and reply.status >= 400:
-            error = {"message": "error", "type": "invalid_request_error", "param": None, "code": None}
-            error.update(reply.error or {})
-            headers = {"retry-after-ms": "10", **reply.headers}
-            return self._json(reply.status, {"error": error}, headers)
+        reply = owner.next_reply(method, api_path, body)
+        turn = method == "POST" and api_path in ("/responses", "/chat/completions")
+        if turn:
+            with owner._lock:
+                generation = owner._generation
+                owner.in_flight += 1
+                owner.max_in_flight = max(owner.max_in_flight, owner.in_flight)
         try:
-            self._route(method, api_path, query, form if form is not None else body or {}, reply)
-        except _NotFound as exc:
-            self._error(404, str(exc))
-        except _BadRequest as exc:
-            self._error(400, str(exc), code=exc.code, param=exc.param)
+            if reply is not None and reply.delay:
+                time.sleep(reply.delay)
+            if reply is not None and reply.status >= 400:
+                error = {"message": "error", "type": "invalid_request_error", "param": None, "code": None}
+                error.update(reply.error or {})
+                headers = {"retry-after-ms": "10", **reply.headers}
+                return self._json(reply.status, {"error": error}, headers)
+            try:
+                self._route(method, api_path, query, form if form is not None else body or {}, reply)
+            except _NotFound as exc:
+                self._error(404, str(exc))
+            except _BadRequest as exc:
+                self._error(400, str(exc), code=exc.code, param=exc.param)
+        finally:
+            if turn:
+                with owner._lock:
+                    if owner._generation == generation:
+                        owner.in_flight -= 1
 
     def _route(self, method: str, path: str, query: dict[str, str], body: dict, reply: Reply | None) -> None:
         parts = path.strip("/").split("/")

@@ -1,0 +1,5 @@
+"""`python -m playground …`: the command line (playground/cli.py)."""
+
+from playground.cli import main
+
+raise SystemExit(main())
