@@ -54,7 +54,10 @@ def start_server(port: int, ttft: float) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + 20
     while True:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=1).read()
+            ready = urllib.request.Request(
+                f"http://127.0.0.1:{port}/v1/models", headers={"Authorization": f"Bearer {KEY}"}
+            )
+            urllib.request.urlopen(ready, timeout=1).read()
             break
         except OSError:
             if time.monotonic() > deadline:
