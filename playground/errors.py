@@ -33,6 +33,15 @@ class LogError(Exception):
         self.problem = problem
 
 
+class LimitReached(Exception):
+    """A request the deployment's spending limits refuse (playground/limits.py); `problem` says which
+    limit and when it resets, in one sentence."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
 # The log's failures by SQLite's primary result code (the low byte of the extended one).
 _SQLITE_KINDS = {5: "db_locked", 6: "db_locked", 8: "db_read_only", 13: "db_full", 11: "db_corrupt", 26: "db_corrupt"}
 _SQLITE_KINDS |= {14: "db_unreachable", 10: "db_io", 3: "db_read_only"}  # CANTOPEN, IOERR, PERM
@@ -143,7 +152,7 @@ def say(exc: BaseException, *secrets: str, before: str = "") -> str:
 
 def describe(exc: BaseException) -> Problem:
     """One sentence per failure class. The key is never part of it (see `client.redact`)."""
-    if isinstance(exc, LogError):
+    if isinstance(exc, LogError | LimitReached):
         return exc.problem
     if isinstance(exc, provider.WayMismatch):
         return Problem("way", str(exc))

@@ -215,6 +215,8 @@ class Evaluation:
         self.version = version
         self.total = total
         self.error: str | None = None
+        # Why the run stopped by itself without failing (a spending limit reached), one sentence.
+        self.stopped_because: str | None = None
         self._store = store
         self._backend = backend
         self._graders = criteria
@@ -345,6 +347,13 @@ class Evaluation:
         for t in turns:
             t.cancel()
 
+    def _halt(self, sentence: str) -> None:
+        """Start no new case; those in flight (already paid for) finish and are kept. The run ends
+        `stopped`, saying why, and can be resumed once the limit resets."""
+        with self._lock:
+            self.stopped_because = self.stopped_because or sentence
+            self._stopping.set()
+
     def _run_unit(self, unit: _Unit, backend: Backend) -> None:
         thread = unit.thread
         retry_message_id = unit.retry_message_id
@@ -387,6 +396,9 @@ class Evaluation:
             message_id = t.user_message_id
             done = self._drive(t)
             if done.status == "cancelled" and self._stopping.is_set():
+                return False
+            if done.problem is not None and done.problem.kind == "limit_reached":
+                self._halt(done.problem.message)  # nothing was sent: the case waits for a resume
                 return False
             limited = done.problem is not None and done.problem.kind == "rate_limit"
             if not limited:

@@ -75,7 +75,7 @@ import sqlite3
 import threading
 import time
 import unicodedata
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -387,6 +387,24 @@ MIGRATIONS: list[Migration] = [
     ALTER TABLE replay_results ADD COLUMN score REAL;
     DELETE FROM replay_results WHERE id NOT IN (SELECT MIN(id) FROM replay_results GROUP BY replay_id, case_id);
     CREATE UNIQUE INDEX replay_results_case ON replay_results(replay_id, case_id);
+    """,
+    ),
+    # 14: what a deployment spends, per person per day (UTC): one row per request it paid for, written
+    # when the request starts with an estimate (so parallel requests count at once), the tokens and
+    # cost the server reported put in when it finishes (`settled`).
+    Migration(
+        "spending",
+        """
+    CREATE TABLE spending (
+        id INTEGER PRIMARY KEY,
+        day TEXT NOT NULL,
+        person TEXT NOT NULL,
+        tokens INTEGER NOT NULL,
+        cost REAL,
+        settled INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX spending_day ON spending(day, person);
     """,
     ),
 ]
@@ -2283,6 +2301,49 @@ class Store:
             rows = db.rows(sql, {**params, "replay_id": replay_id})
         return rows[0] if rows else None
 
+    # -- spending: the deployment's, per person per day ---------------------------------------
+    # Outside the ownership rule on purpose: what a deployment spends is its own, counted per person
+    # (an email, a session) whoever's log rows the requests made; only the limits module reads it.
+
+    def charge(
+        self, person: str, day: str, tokens: int, cost: float | None, refuse: Callable[[dict[str, Any]], str | None]
+    ) -> int:
+        """Count a request as it starts: `refuse` is shown today's totals (`person_turns`, `person_tokens`,
+        `person_cost`, `turns`, `tokens`, `cost`, this request included) and says why it may not go (a
+        sentence), or None; then the request's row is written, in the same write transaction, so
+        requests made at once (an evaluation's cases, a compare) are each counted before the next is
+        checked and cannot overshoot together. Raises ValueError with the sentence when refused."""
+        with self.write() as db:
+            totals = db.rows(
+                _SPENT,
+                {"person": person, "day": day},
+            )[0]
+            extra = {"turns": 1, "tokens": tokens, "cost": cost or 0.0}
+            after = {k: v + extra[k.removeprefix("person_")] for k, v in totals.items()}
+            why = refuse(after)
+            if why:
+                raise ValueError(why)
+            return db.insert(
+                "spending",
+                {"day": day, "person": person, "tokens": tokens, "cost": cost, "created_at": time.time()},
+            )
+
+    def settle(self, charge_id: int, tokens: int, cost: float | None) -> None:
+        """Put the tokens and cost the server reported in place of a request's estimate."""
+        with self.write() as db:
+            db.execute(
+                "UPDATE spending SET tokens = :tokens, cost = :cost, settled = 1 WHERE id = :id",
+                {"tokens": tokens, "cost": cost, "id": charge_id},
+            )
+
+    def spent(self, person: str, day: str) -> dict[str, Any]:
+        """Today's totals: the person's (`person_turns`, …) and the deployment's (`turns`, …)."""
+        with self.db() as db:
+            return db.rows(
+                _SPENT,
+                {"person": person, "day": day},
+            )[0]
+
     MAX_NOTE = 500  # characters in a version's note
     MAX_SNIPPET_ROWS = 1000  # matches read for the snippets under a listed page
 
@@ -2330,6 +2391,16 @@ def _start_run(
 REPLAY_COLUMNS = f"""r.id, r.set_id, r.status, r.created_at, r.finished_at, r.version_id, v.number AS version,
     a.name AS assistant, json_extract(v.config, '$.model') AS model, r.graders, r.concurrency,
     r.status = 'running' AND (r.beat_until IS NULL OR r.beat_until < {DB_NOW}) AS interrupted"""
+
+
+# A day's spending: the deployment's totals and one person's (see `Store.charge`).
+_SPENT = (
+    "SELECT COUNT(*) AS turns, COALESCE(SUM(tokens), 0) AS tokens, COALESCE(SUM(cost), 0) AS cost, "
+    "COALESCE(SUM(person = :person), 0) AS person_turns, "
+    "COALESCE(SUM(CASE WHEN person = :person THEN tokens END), 0) AS person_tokens, "
+    "COALESCE(SUM(CASE WHEN person = :person THEN cost END), 0) AS person_cost "
+    "FROM spending WHERE day = :day"
+)
 
 
 def _beat(db: engine.Db, replay_id: int) -> None:

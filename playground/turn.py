@@ -23,7 +23,7 @@ from playground import chat, placed, provider, trace
 from playground.assistant import fill
 from playground.backend import Backend, Call, Created, Delta, Finished, Runner, StreamError, StreamHandle
 from playground.client import redact
-from playground.errors import Problem, describe, say
+from playground.errors import LogError, Problem, describe, say
 from playground.settings import CHECKPOINT_EVERY_S
 from playground.store import Store, Thread, ToolCallRow, Version
 from playground.tools import HANDLERS, check_arguments, run_handler
@@ -97,6 +97,10 @@ class Turn:
     ) -> None:
         self.store = store
         self.backend: Runner = backend  # the Chat Completions way once `_way_and_conversation` settles on it
+        # The deployment's spending meter (limits.Meter) when it pays for this backend; kept across the
+        # switch to the Chat Completions way, which makes a new backend.
+        self.meter = getattr(backend, "meter", None)
+        self._charges: list[int] = []
         self.thread = thread
         self.version = version
         self.user_message_id = user_message_id
@@ -247,6 +251,7 @@ class Turn:
                 done = self._settle(parts, usage, outcome, fields, ttft_ms, started)
             finally:
                 self.store.release_lease(self.run_id)
+                self._settle_charge(usage)
         yield done
 
     def _read_upstream(self, inbox: queue.SimpleQueue) -> None:
@@ -267,7 +272,7 @@ class Turn:
                 return
             self.requests += 1
             try:
-                self._handle = self.backend.stream(body)
+                self._handle = self._stream(body)
             except openai.BadRequestError as exc:
                 # A thread too long for the model's context: leave out its oldest turns and try once more.
                 if history is None or not chat.context_full(exc):
@@ -275,11 +280,12 @@ class Turn:
                 history, dropped = chat.trim(history, exc)
                 if not dropped:
                     raise
+                self._settle_charge({"input_tokens": 0, "output_tokens": 0})  # refused: it used nothing
                 body = self.backend.request(config, conversation_id, text=self.text, outputs=outputs, history=history)
                 inbox.put(("request", json.dumps(body, ensure_ascii=False)))
                 inbox.put(("dropped", dropped))
                 self.requests += 1
-                self._handle = self.backend.stream(body)
+                self._handle = self._stream(body)
             inbox.put(("opened", self._handle.request_id))
             if self._cancelled.is_set():  # cancelled while the request was on its way
                 self._handle.close()
@@ -291,6 +297,22 @@ class Turn:
             inbox.put(("end", None))
         except BaseException as exc:  # handed to the consumer, which logs and words it
             inbox.put(("failed", exc))
+
+    def _stream(self, body: dict[str, Any]) -> StreamHandle:
+        """Send the request; one the deployment pays for is counted first (LimitReached when a limit
+        would be passed: then nothing is sent)."""
+        if self.meter is not None:
+            self._charges.append(self.meter.charge(body, self.version.config.model))
+        return self.backend.stream(body)
+
+    def _settle_charge(self, reported: dict[str, int]) -> None:
+        """Put the usage the server reported in place of the last request's estimate."""
+        if self.meter is None or not self._charges:
+            return
+        try:
+            self.meter.settle(self._charges.pop(), self.version.config.model, reported)
+        except LogError as exc:  # the estimate stays counted: over, never under
+            logger.warning("could not settle a request's spending: %s", exc.problem.message)
 
     def _problem(self, exc: Exception, *, midway: bool) -> Problem:
         problem = describe(exc)

@@ -274,8 +274,9 @@ def test_the_lists_hold_none_of_another_owners_rows(pair):
     assert bob.conversations(kinds=None) == [] and bob.conversation_ids(kinds=None) == []
 
 
-# Process-level methods: not one owner's (see the comments in playground/store.py), so outside the rule.
-PROCESS_LEVEL = {"hold_lease", "release_lease", "renew_leases", "recover_expired_runs", "adopt"}
+# Process-level methods: not one owner's (see the comments in playground/store.py), so outside the rule;
+# `settle` is the deployment's spending, counted per person, not an owner's rows.
+PROCESS_LEVEL = {"hold_lease", "release_lease", "renew_leases", "recover_expired_runs", "adopt", "settle"}
 # Methods whose id arguments are not row ids of the log's (upstream ids, a starting point).
 NOT_ROW_IDS = {"add_file", "add_vector_store"}
 
