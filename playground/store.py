@@ -407,6 +407,16 @@ MIGRATIONS: list[Migration] = [
     CREATE INDEX spending_day ON spending(day, person);
     """,
     ),
+    # 15: signed-in deployments. An assistant can be shared with everyone let in (they open, chat and
+    # clone it; only its owner edits it); a thread made on someone else's shared assistant is its
+    # maker's (`threads.owner`; NULL: the assistant's owner's, as every thread before this).
+    Migration(
+        "shared_assistants_and_thread_owners",
+        """
+    ALTER TABLE assistants ADD COLUMN shared INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE threads ADD COLUMN owner TEXT;
+    """,
+    ),
 ]
 
 MESSAGE_STATUSES = ("complete", "incomplete", "failed")
@@ -436,10 +446,14 @@ class Assistant:
     created_at: float
     updated_at: float
     archived_at: float | None = None
+    owner: str = ""
+    shared: bool = False  # everyone let in may open, chat with and clone it; only its owner edits it
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Assistant:
-        return _from_row(cls, row)
+        assistant = _from_row(cls, row)
+        assistant.shared = bool(assistant.shared)
+        return assistant
 
 
 @dataclass
@@ -467,6 +481,7 @@ class Thread:
     updated_at: float
     api: str | None = None  # conversations | chat; None until the first turn settles it
     kind: str = "chat"  # chat | replay | compare | eval: only chat threads are listed in the chat
+    owner: str | None = None  # who made it on someone else's shared assistant (None: the assistant's owner)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Thread:
@@ -632,26 +647,34 @@ MESSAGE_COLUMNS = (
 # (alias o). With `Store._mine` (what "this owner's" means), this is the one ownership rule: every
 # read and write by id goes through `Store._check`, and the lists filter with `Store._mine`. The
 # sign-in issue changes who owns what here and there, nowhere else.
-_OWNER_PATHS: dict[str, tuple[str, str]] = {  # kind: (FROM clause, the row's id column)
-    "assistant": ("assistants o", "o.id"),
-    "version": ("assistant_versions x JOIN assistants o ON o.id = x.assistant_id", "x.id"),
-    "thread": ("threads x JOIN assistants o ON o.id = x.assistant_id", "x.id"),
+_OWNER_PATHS: dict[str, tuple[str, str, str]] = {  # kind: (FROM clause, the row's id column, whose it is)
+    "assistant": ("assistants o", "o.id", "o.owner"),
+    "version": ("assistant_versions x JOIN assistants o ON o.id = x.assistant_id", "x.id", "o.owner"),
+    "thread": ("threads x JOIN assistants o ON o.id = x.assistant_id", "x.id", "COALESCE(x.owner, o.owner)"),
     "message": (
         "messages x JOIN threads t ON t.id = x.thread_id JOIN assistants o ON o.id = t.assistant_id",
         "x.id",
+        "COALESCE(t.owner, o.owner)",
     ),
-    "run": ("runs x JOIN threads t ON t.id = x.thread_id JOIN assistants o ON o.id = t.assistant_id", "x.id"),
+    "run": (
+        "runs x JOIN threads t ON t.id = x.thread_id JOIN assistants o ON o.id = t.assistant_id",
+        "x.id",
+        "COALESCE(t.owner, o.owner)",
+    ),
     "run_file": (
         "run_files x JOIN runs r ON r.id = x.run_id JOIN threads t ON t.id = r.thread_id "
         "JOIN assistants o ON o.id = t.assistant_id",
         "x.id",
+        "COALESCE(t.owner, o.owner)",
     ),
-    "file": ("files o", "o.id"),
-    "vector_store": ("vector_stores o", "o.id"),
-    "test_set": ("test_sets o", "o.id"),
-    "test_case": ("test_cases x JOIN test_sets o ON o.id = x.set_id", "x.id"),
-    "replay": ("replays x JOIN test_sets o ON o.id = x.set_id", "x.id"),
+    "file": ("files o", "o.id", "o.owner"),
+    "vector_store": ("vector_stores o", "o.id", "o.owner"),
+    "test_set": ("test_sets o", "o.id", "o.owner"),
+    "test_case": ("test_cases x JOIN test_sets o ON o.id = x.set_id", "x.id", "o.owner"),
+    "replay": ("replays x JOIN test_sets o ON o.id = x.set_id", "x.id", "o.owner"),
 }
+# Kinds a shared assistant lets others see (and refer to: chat with a version, clone it), not change.
+_SHAREABLE = {"assistant", "version"}
 
 
 class Store:
@@ -665,11 +688,14 @@ class Store:
         read_only: bool | None = None,
         busy_timeout: float | None = None,
         max_mb: float | None = None,
+        admin: bool = False,
     ) -> None:
-        """Open the log (migrating it, closing interrupted turns). Raises LogError when it cannot be
+        """Open the log (migrating it, closing interrupted turns). An `admin` (signed in, on the
+        deployment's `admins` list) sees, changes and deletes anyone's rows. Raises LogError when it cannot be
         read at all; when it can be read but not written, `read_only` and `problem` say so."""
         self.path = Path(path)
         self.owner = owner
+        self.admin = admin
         self.read_only = settings.db_read_only() if read_only is None else read_only
         self.busy_timeout = settings.db_busy_timeout() if busy_timeout is None else busy_timeout
         self.max_mb = settings.db_max_mb() if max_mb is None else max_mb
@@ -882,17 +908,18 @@ class Store:
     def list_assistants(self, include_archived: bool = False) -> list[dict[str, Any]]:
         """Assistants with their model, version count, thread count and last use, newest first."""
         sql = """
-            SELECT a.id, a.name, a.created_at, a.updated_at, a.archived_at,
+            SELECT a.id, a.name, a.created_at, a.updated_at, a.archived_at, a.owner, a.shared,
                    (SELECT COUNT(*) FROM assistant_versions v WHERE v.assistant_id = a.id) AS versions,
-                   (SELECT COUNT(*) FROM threads t WHERE t.assistant_id = a.id) AS threads,
-                   (SELECT MAX(t.updated_at) FROM threads t WHERE t.assistant_id = a.id) AS last_used,
+                   (SELECT COUNT(*) FROM threads t WHERE t.assistant_id = a.id AND {threads}) AS threads,
+                   (SELECT MAX(t.updated_at) FROM threads t WHERE t.assistant_id = a.id AND {threads}) AS last_used,
                    (SELECT json_extract(d.config, '$.model') FROM drafts d
                      WHERE d.assistant_id = a.id) AS model
             FROM assistants a WHERE {mine} {archived}
             ORDER BY COALESCE(last_used, a.updated_at) DESC, a.id DESC
         """
-        mine, params = self._mine("a")
-        sql = sql.format(mine=mine, archived="" if include_archived else "AND a.archived_at IS NULL")
+        mine, params = self._visible("a")
+        threads, _ = self._threads_mine()
+        sql = sql.format(mine=mine, threads=threads, archived="" if include_archived else "AND a.archived_at IS NULL")
         with self.db() as db:
             return [dict(r) for r in db.rows(sql, params)]
 
@@ -915,9 +942,10 @@ class Store:
         return assistant, version
 
     def clone_assistant(self, assistant_id: int) -> Assistant:
-        """A new assistant from this one's latest version (or its draft), named "… (copy)"."""
+        """A new assistant from this one's latest version (or its draft, of one's own), named "… (copy)".
+        One shared with this owner is cloned from its latest version: its draft is its owner's."""
         latest = self.latest_version(assistant_id)
-        draft = self.get_draft(assistant_id)
+        draft = None if latest else self.get_draft(assistant_id)
         source = latest.config if latest else (draft[0] if draft else AssistantConfig())
         config = AssistantConfig.from_dict(source.to_dict())
         config.name = f"{config.name or 'Untitled'} (copy)"[:256]
@@ -927,40 +955,82 @@ class Store:
 
     # -- ownership: the one rule ------------------------------------------------------------
 
-    def _mine(self, alias: str) -> tuple[str, dict[str, Any]]:
-        """What "this owner's" means, as SQL on the row holding an owner column (`alias`: an assistant,
-        a file, a vector store, a test set) and its parameters. Every owned read and write says it so."""
-        return f"{alias}.owner = :owner", {"owner": self.owner}
+    def _mine(self, alias: str, whose: str | None = None) -> tuple[str, dict[str, Any]]:
+        """What "this owner's" means, as SQL and its parameters: the row `alias` holding an owner column
+        (an assistant, a file, a vector store, a test set), or the expression `whose` (a thread's
+        `COALESCE(t.owner, a.owner)`). Every owned read and write says it so. An admin's is everyone's."""
+        if self.admin:
+            return ":owner IS NOT NULL", {"owner": self.owner}  # true, and the parameter stays in use
+        return f"{whose or alias + '.owner'} = :owner", {"owner": self.owner}
 
-    def _owns(self, db: engine.Db, kind: str, row_id: int | str | None) -> bool:
-        """Whether the `kind` row `row_id` is this owner's (see `_OWNER_PATHS`); a missing row is not."""
-        return row_id is not None and bool(self._owned_ids(db, kind, [row_id]))
+    def _threads_mine(self, thread: str = "t", assistant: str = "a") -> tuple[str, dict[str, Any]]:
+        """ "This owner's threads": those they made, on their own assistants or on one shared with them;
+        an assistant's owner does not see the threads others made on it."""
+        return self._mine(assistant, f"COALESCE({thread}.owner, {assistant}.owner)")
 
-    def _owned_ids(self, db: engine.Db, kind: str, row_ids: Sequence[int | str]) -> list[Any]:
-        """Those of `row_ids` that are `kind` rows of this owner's, in one query."""
+    def _visible(self, alias: str) -> tuple[str, dict[str, Any]]:
+        """The assistants this owner may see: theirs, and those shared with everyone let in."""
+        mine, params = self._mine(alias)
+        return f"({mine} OR {alias}.shared = 1)", params
+
+    def _owns(self, db: engine.Db, kind: str, row_id: int | str | None, *, seeing: bool = False) -> bool:
+        """Whether the `kind` row `row_id` is this owner's (see `_OWNER_PATHS`); a missing row is not.
+        `seeing`: whether they may see it (and refer to it), which a shared assistant and its versions
+        allow others too."""
+        return row_id is not None and bool(self._owned_ids(db, kind, [row_id], seeing=seeing))
+
+    def _owned_ids(self, db: engine.Db, kind: str, row_ids: Sequence[int | str], *, seeing: bool = False) -> list[Any]:
+        """Those of `row_ids` that are `kind` rows of this owner's (or that they may see), in one query."""
         if not row_ids:
             return []
-        table, id_column = _OWNER_PATHS[kind]
-        mine, params = self._mine("o")
+        table, id_column, whose = _OWNER_PATHS[kind]
+        mine, params = self._mine("o", whose)
+        if seeing and kind in _SHAREABLE:
+            mine = f"({mine} OR o.shared = 1)"
         sql = f"SELECT {id_column} FROM {table} WHERE {id_column} IN :ids AND {mine}"
         return [r[0] for r in db.execute(sql, {**params, "ids": list(row_ids)})]
 
-    def _check(self, db: engine.Db, kind: str, *row_ids: int | str | None) -> None:
+    def _check(self, db: engine.Db, kind: str, *row_ids: int | str | None, seeing: bool = False) -> None:
         """The rule for a write by id: each of `row_ids` (None skipped: an optional reference) is a
-        `kind` row of this owner's, else LookupError and nothing written. Run it inside the write's
-        transaction, so the row cannot change hands between the check and the write."""
+        `kind` row of this owner's, else LookupError and nothing written; with `seeing`, one they may
+        see is enough (a row the write refers to, not one it changes: a shared assistant's version a
+        turn runs). Run it inside the write's transaction, so the row cannot change hands between the
+        check and the write."""
         for row_id in row_ids:
-            if row_id is not None and not self._owns(db, kind, row_id):
+            if row_id is not None and not self._owns(db, kind, row_id, seeing=seeing):
                 raise LookupError(f"No {kind.replace('_', ' ')} {row_id} for this owner.")
 
     def _one(self, db: engine.Db, kind: str, row_id: int | str, columns: str = "*") -> dict[str, Any] | None:
         """The rule for a read by id: the `kind` row `row_id` (those `columns` of it), by column name,
-        if it is this owner's; None otherwise."""
-        if not self._owns(db, kind, row_id):
+        if this owner may see it; None otherwise."""
+        if not self._owns(db, kind, row_id, seeing=True):
             return None
         table = _OWNER_PATHS[kind][0].split()[0]
         rows = db.rows(f"SELECT {columns} FROM {table} WHERE id = :id", {"id": row_id})
         return rows[0] if rows else None
+
+    def share_assistant(self, assistant_id: int, shared: bool = True) -> None:
+        """Share an assistant with everyone let in (they open, chat and clone it), or stop sharing it.
+        Only its owner (or an admin) may."""
+        with self.write() as db:
+            self._check(db, "assistant", assistant_id)
+            db.execute(
+                "UPDATE assistants SET shared = :shared WHERE id = :id", {"shared": int(shared), "id": assistant_id}
+            )
+
+    def claim_unsigned(self) -> int:
+        """Give this owner (the first admin, as sign-in is turned on) what was made before sign-in:
+        everything whose owner is not a person (a key's log, the local log, a browser session's), the
+        assistants shared, so everyone let in keeps reaching them. Returns how many assistants moved.
+        Outside the ownership rule on purpose, as `adopt`: it changes owners."""
+        unsigned = {"owner": self.owner, "person": "%@%"}
+        with self.write() as db:
+            moved = db.execute(
+                "UPDATE assistants SET owner = :owner, shared = 1 WHERE owner NOT LIKE :person", unsigned
+            ).rowcount
+            for table in ("vector_stores", "files", "test_sets"):
+                db.execute(f"UPDATE {table} SET owner = :owner WHERE owner NOT LIKE :person", unsigned)
+        return moved
 
     def adopt(self, from_owner: str) -> int:
         """Move everything `from_owner` made into this log; returns how many assistants moved.
@@ -1034,7 +1104,7 @@ class Store:
             sql += " LIMIT :limit"
             params["limit"] = limit
         with self.db() as db:
-            self._check(db, "assistant", assistant_id)
+            self._check(db, "assistant", assistant_id, seeing=True)
             return [Version.from_row(r) for r in db.rows(sql, params)]
 
     def get_version(self, version_id: int) -> Version | None:
@@ -1088,7 +1158,9 @@ class Store:
         now = time.time()
         row = {"assistant_id": assistant_id, "title": title, "created_at": now, "updated_at": now, "kind": kind}
         with self.write() as db:
-            self._check(db, "assistant", assistant_id)
+            self._check(db, "assistant", assistant_id, seeing=True)
+            if db.value("SELECT owner FROM assistants WHERE id = :id", {"id": assistant_id}) != self.owner:
+                row["owner"] = self.owner  # on someone else's shared assistant: the thread is its maker's
             thread_id = db.insert("threads", row)
         return Thread.from_row({**row, "id": thread_id, "conversation_id": None})
 
@@ -1112,29 +1184,30 @@ class Store:
         word (any case, accents ignored) or that have a message matching the words (full-text search,
         as on Conversations). Both run in one SQL query over all the assistant's threads.
         """
-        where: list[str] = ["assistant_id = :assistant_id"]
-        params: dict[str, Any] = {"assistant_id": assistant_id, "limit": limit}
+        mine, owner = self._threads_mine()
+        where: list[str] = ["t.assistant_id = :assistant_id", mine]
+        params: dict[str, Any] = {"assistant_id": assistant_id, "limit": limit, **owner}
         if kinds is not None:
-            where.append("kind IN :kinds")
+            where.append("t.kind IN :kinds")
             params["kinds"] = list(kinds)
         words = [engine.folded(w) for w in (query or "").split()]
         if words:
             # folded(): SQLite's own, a function each pooled connection is given when it opens.
-            found = " AND ".join(f"instr(folded(title), :word{i}) > 0" for i in range(len(words)))
+            found = " AND ".join(f"instr(folded(t.title), :word{i}) > 0" for i in range(len(words)))
             params.update({f"word{i}": word for i, word in enumerate(words)})
             if fts := fts_query(query or ""):  # words with no letters (only "?!") match titles only
                 found += (
-                    " OR id IN (SELECT m.thread_id FROM messages_fts f JOIN messages m ON m.id = f.rowid "
+                    " OR t.id IN (SELECT m.thread_id FROM messages_fts f JOIN messages m ON m.id = f.rowid "
                     "WHERE messages_fts MATCH :fts)"
                 )
                 params["fts"] = fts
             where.append(f"({found})")
         sql = (
-            f"SELECT {_columns(Thread)} FROM threads "
-            f"WHERE {' AND '.join(where)} ORDER BY updated_at DESC, id DESC LIMIT :limit"
+            f"SELECT {_columns(Thread, 't')} FROM threads t JOIN assistants a ON a.id = t.assistant_id "
+            f"WHERE {' AND '.join(where)} ORDER BY t.updated_at DESC, t.id DESC LIMIT :limit"
         )
         with self.db() as db:
-            self._check(db, "assistant", assistant_id)
+            self._check(db, "assistant", assistant_id, seeing=True)
             return [Thread.from_row(r) for r in db.rows(sql, params)]
 
     MAX_TITLE = 100  # characters in a thread's title
@@ -1208,7 +1281,7 @@ class Store:
         }
         with self.write() as db:
             self._check(db, "thread", thread_id)
-            self._check(db, "version", version_id)
+            self._check(db, "version", version_id, seeing=True)
             self._check(db, "run", run_id)
             message_id = db.insert("messages", row)
             # The first user message names the thread, so the thread list reads like a history.
@@ -1274,7 +1347,7 @@ class Store:
             return int(db.value("SELECT COUNT(*) FROM messages WHERE thread_id = :id", {"id": thread_id}))
 
     def _messages(self, where: str, params: dict[str, Any]) -> list[Message]:
-        mine, owner = self._mine("a")
+        mine, owner = self._threads_mine()
         sql = f"""
             SELECT {MESSAGE_COLUMNS}
             FROM messages m
@@ -1295,7 +1368,7 @@ class Store:
         from now (see `hold_lease`)."""
         with self.write() as db:
             self._check(db, "thread", thread_id)
-            self._check(db, "version", version_id)
+            self._check(db, "version", version_id, seeing=True)
             if attempt:  # the message is written to: it must be this owner's (else it is only a reference)
                 self._check(db, "message", user_message_id)
             run_id = _start_run(db, thread_id, version_id, user_message_id, model, time.time())
@@ -1312,7 +1385,7 @@ class Store:
         now = time.time()
         with self.write() as db:
             self._check(db, "thread", thread_id)
-            self._check(db, "version", version_id)
+            self._check(db, "version", version_id, seeing=True)
             message = db.insert(
                 "messages",
                 {
@@ -1363,7 +1436,7 @@ class Store:
             self._check(db, "run", run_id)
             self._check(db, "thread", thread_id)
             self._check(db, "message", user_message_id)
-            self._check(db, "version", version_id)
+            self._check(db, "version", version_id, seeing=True)
             if not self._may_finish(db, run_id, thread_id):
                 logger.warning("run %s was closed by another process while it ran; its end is not logged", run_id)
                 return None
@@ -1858,7 +1931,7 @@ class Store:
         match = fts_query(query)
         if not match or thread_ids == []:
             return []
-        mine, owner = self._mine("a")
+        mine, owner = self._threads_mine()
         columns = """m.thread_id, m.id AS message_id, m.role, m.created_at, t.title, a.name AS assistant,
                    snippet(messages_fts, 0, '**', '**', '…', 16) AS snippet"""
         if thread_ids is not None:
@@ -1897,7 +1970,7 @@ class Store:
     def usage_by_assistant(self) -> dict[int, dict[str, Any]]:
         """Per assistant: finished runs and tokens per model, summed in SQL (the Assistants table).
         Tokens are those of the runs whose usage is known; `unknown_runs` counts the others."""
-        mine, params = self._mine("a")
+        mine, params = self._threads_mine()
         sql = f"""
             SELECT t.assistant_id, r.model, {_usage_columns("r.")}
             FROM runs r JOIN threads t ON t.id = r.thread_id
@@ -1919,7 +1992,7 @@ class Store:
 
     def models(self) -> list[str]:
         """The models this owner's runs used (for filters), from the runs_model index."""
-        mine, params = self._mine("a")
+        mine, params = self._threads_mine()
         sql = f"""
             SELECT m.model FROM (SELECT DISTINCT model FROM runs WHERE model != '') m
             WHERE EXISTS (SELECT 1 FROM runs r JOIN threads t ON t.id = r.thread_id
@@ -1938,7 +2011,7 @@ class Store:
 
     def usage(self, since: float | None = None) -> list[dict[str, Any]]:
         """Every finished run with its assistant, version, model, tokens and timings."""
-        mine, params = self._mine("a")
+        mine, params = self._threads_mine()
         sql = f"""
             SELECT r.id, r.created_at, r.status, r.model, r.input_tokens, r.output_tokens, r.total_tokens,
                    r.ttft_ms, r.latency_ms, t.assistant_id, a.name AS assistant, v.number AS version
@@ -2087,7 +2160,7 @@ class Store:
         cases at once; running, with a heartbeat from now (see `beat_replay`)."""
         with self.write() as db:
             self._check(db, "test_set", set_id)
-            self._check(db, "version", version_id)
+            self._check(db, "version", version_id, seeing=True)
             row = {
                 "set_id": set_id,
                 "version_id": version_id,
@@ -2244,7 +2317,7 @@ class Store:
         kinds: tuple[str, ...] | None = None,
     ) -> tuple[str, dict[str, Any]]:
         """The WHERE clause over threads t and assistants a shared by the conversation queries."""
-        mine, params = self._mine("a")
+        mine, params = self._threads_mine()
         where: list[str] = [mine]
         if kinds is not None:
             where.append("t.kind IN :kinds")

@@ -165,6 +165,7 @@ WRITES: dict[str, Probe] = {
     "start_replay": lambda s, w: s.start_replay(w.test_set, w.version),
     "add_replay_result": lambda s, w: s.add_replay_result(w.replay, w.case, output="Bob's", status="completed"),
     "finish_replay": lambda s, w: s.finish_replay(w.replay, "failed"),
+    "share_assistant": lambda s, w: s.share_assistant(w.assistant),
     "count_cases": lambda s, w: s.count_cases(w.test_set),
     "add_cases": lambda s, w: s.add_cases(w.test_set, [{"input": "Bob's"}]),
     "update_case": lambda s, w: s.update_case(w.case, {"input": "Bob's"}),

@@ -1,0 +1,106 @@
+"""Signed-in deployments: shared assistants, threads that are their maker's, admins, and what was made
+before sign-in. All through the store's one ownership rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from playground.assistant import AssistantConfig
+from playground.store import Store
+
+
+@pytest.fixture
+def people(tmp_path):
+    path = tmp_path / "log.db"
+    return Store(path, "ann@example.com"), Store(path, "bob@example.com"), Store(path, "root@example.com", admin=True)
+
+
+def shared_bot(ann: Store):
+    bot = ann.create_assistant()
+    version, _ = ann.save_version(bot.id, AssistantConfig(name="Helpdesk", model="gpt-5", instructions="Help."))
+    ann.share_assistant(bot.id)
+    return bot, version
+
+
+def test_a_shared_assistant_is_seen_chatted_with_and_cloned_but_not_changed_by_others(people):
+    ann, bob, _ = people
+    bot, version = shared_bot(ann)
+    seen = bob.get_assistant(bot.id)
+    assert seen.shared and seen.owner == "ann@example.com"
+    assert [a["id"] for a in bob.list_assistants()] == [bot.id]
+    assert [v.id for v in bob.list_versions(bot.id)] == [version.id]
+    assert bob.get_version(version.id).config.instructions == "Help."
+    thread = bob.create_thread(bot.id)
+    message, _ = bob.start_turn(thread.id, "Hi", version.id, "gpt-5")  # runs Ann's version
+    assert bob.get_message(message) is not None
+    clone = bob.clone_assistant(bot.id)
+    assert bob.get_assistant(clone.id).owner == "bob@example.com"
+    before = ann.dump()
+    for change in (
+        lambda: bob.save_draft(bot.id, AssistantConfig(name="Mine now")),
+        lambda: bob.save_version(bot.id, AssistantConfig(name="Mine now", model="gpt-5")),
+        lambda: bob.archive_assistant(bot.id),
+        lambda: bob.share_assistant(bot.id, False),
+        lambda: bob.set_version_note(version.id, "Bob was here"),
+        lambda: bob.get_draft(bot.id),
+    ):
+        with pytest.raises(LookupError):
+            change()
+    assert ann.dump() == before
+
+
+def test_threads_on_a_shared_assistant_are_their_makers_alone(people):
+    ann, bob, _ = people
+    bot, version = shared_bot(ann)
+    bobs = bob.create_thread(bot.id)
+    bob.start_turn(bobs.id, "my question", version.id, "gpt-5")
+    anns = ann.create_thread(bot.id)
+    assert [t.id for t in ann.list_threads(bot.id)] == [anns.id]
+    assert [t.id for t in bob.list_threads(bot.id)] == [bobs.id]
+    assert ann.get_thread(bobs.id) is None and ann.list_messages(bobs.id) == []
+    assert [c["id"] for c in ann.conversations()] == [anns.id]
+    assert ann.search("question") == [] and len(bob.search("question")) == 1
+    assert ann.list_assistants()[0]["threads"] == 1  # her own; Bob's are not hers to count
+    with pytest.raises(LookupError):
+        ann.delete_thread(bobs.id)
+
+
+def test_an_unshared_assistant_stays_its_owners(people):
+    ann, bob, _ = people
+    bot, _ = shared_bot(ann)
+    ann.share_assistant(bot.id, False)
+    assert bob.get_assistant(bot.id) is None and bob.list_assistants() == []
+    with pytest.raises(LookupError):
+        bob.create_thread(bot.id)
+    with pytest.raises(LookupError):
+        bob.list_versions(bot.id)
+
+
+def test_an_admin_sees_and_deletes_anything(people):
+    ann, bob, root = people
+    bot = ann.create_assistant()  # not shared
+    thread = bob.create_thread(shared_bot(ann)[0].id)
+    assert root.get_assistant(bot.id) is not None
+    assert {a["id"] for a in root.list_assistants()} >= {bot.id}
+    assert root.get_thread(thread.id) is not None
+    root.delete_thread(thread.id)
+    assert bob.get_thread(thread.id) is None
+    root.archive_assistant(bot.id)
+    assert ann.get_assistant(bot.id).archived_at is not None
+
+
+def test_what_was_made_before_sign_in_goes_to_the_first_admin_shared(tmp_path):
+    path = tmp_path / "log.db"
+    team = Store(path, "local")
+    old = team.create_assistant()
+    team.create_test_set("regressions", ["q"])
+    session = Store(path, "session:abc").create_assistant()
+    person = Store(path, "ann@example.com").create_assistant()
+    root = Store(path, "root@example.com", admin=True)
+    assert root.claim_unsigned() == 2
+    assert root.claim_unsigned() == 0  # once: nothing unsigned is left
+    bob = Store(path, "bob@example.com")
+    assert {a["id"] for a in bob.list_assistants()} == {old.id, session.id}  # shared with everyone let in
+    assert bob.get_assistant(old.id).owner == "root@example.com"
+    assert Store(path, "ann@example.com").get_assistant(person.id).owner == "ann@example.com"
+    assert [s["name"] for s in Store(path, "root@example.com").list_test_sets()] == ["regressions"]
