@@ -9,6 +9,8 @@ from pathlib import Path
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1.element_tree import Block, Widget
 
+from playground import evaluation
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 NOTES = b"Meeting notes: the launch moves to Friday. Budget approved.\n"  # a file to search
 
@@ -94,3 +96,20 @@ def typed(at, key: str, text: str, gen: int | None = None):
                     block.children[i] = stand_in
                     return at
     raise KeyError(key)
+
+
+def results_table(app):
+    """The per-case results (the cases editor has no output column)."""
+    [found] = [d.value for d in app.dataframe if "output" in d.value.columns]
+    return found
+
+
+def finish(app, log, set_id, timeout=60.0):
+    """Wait for the set's newest run to end (through its Evaluation, not sleeps), then draw the page."""
+    newest = log.list_replays(set_id)[0]
+    running = evaluation.find(newest["id"])
+    if running is not None:
+        assert running.wait(timeout), "the run did not finish"
+    app.run()
+    assert not app.exception, app.exception
+    return log.get_replay(newest["id"])

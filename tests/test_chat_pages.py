@@ -12,6 +12,7 @@ from playground import provider
 from tests.conftest import TEST_KEY
 from tests.openai_server import OpenAIServer
 from tests.pages import APP, add_function, chat_texts, create, texts, typed
+from tests.test_test_sets_page import finish, results_table
 
 
 @pytest.fixture
@@ -87,7 +88,9 @@ def test_a_new_user_chats_calls_a_function_compares_replays_and_exports(app, loc
     app.button(key="ts_save").click().run()
     app.button(key="ts_run").click().run()
     assert not app.exception, app.exception
-    assert app.metric[0].value.startswith("0 of")
+    run = finish(app, log, log.list_test_sets()[0]["id"])
+    assert run["status"] == "completed" and app.metric[1].value == "2 of 2"  # no graders: every answer passes
+    assert results_table(app)["output"].iloc[0] == "Echo: Hello"
 
     # Export: the conversation as JSONL for fine-tuning holds the function call and its output.
     from playground import export

@@ -11,11 +11,12 @@ import time
 
 from streamlit.elements.widgets import button as button_module
 
-from playground import export
+from playground import export, results
 from playground.assistant import AssistantConfig
 from playground.store import Store
 from tests.pages import chat_texts, create, texts, typed, typing_value
 from tests.test_log import chat
+from tests.test_test_sets_page import finish, results_table, table
 
 
 def seed(log, name="Support", model="gpt-4.1-mini", **config):
@@ -266,30 +267,35 @@ def test_replays_side_by_side_with_cost_baseline_columns_and_a_csv(app, log, ups
     [test_set] = log.list_test_sets()
     assert (test_set["cases"], test_set["sources"]) == (3, 2)
 
-    app.selectbox(key="ts_version").set_value(v1).run()
+    app.number_input(key="ts_concurrency").set_value(1).run()  # one case at a time: the script below in order
+    app.selectbox(key="ts_version").set_value(v1.id).run()
     app.button(key="ts_run").click().run()
-    assert not app.exception, app.exception
-    assert [m.label for m in app.metric] == ["Failures", "Tokens", "Estimated cost", "Median latency"]
-    assert app.metric[0].value == "0 of 3" and app.metric[2].value.startswith("$")
+    finish(app, log, test_set["id"])
+    assert [m.label for m in app.metric] == ["Pass rate", "Passed", "Failed", "Estimated cost", "Latency p50 / p90"]
+    assert app.metric[1].value == "3 of 3" and app.metric[3].value.startswith("$")
 
     upstream.script({"text": "Four."}, {"status": 400, "error": {"message": "nope", "param": "input"}})
-    app.selectbox(key="ts_version").set_value(v2).run()
+    app.selectbox(key="ts_version").set_value(v2.id).run()
     app.button(key="ts_run").click().run()
+    finish(app, log, test_set["id"])
     newest, older = log.list_replays(test_set["id"])
     app.selectbox(key="ts_baseline").set_value(older["id"]).run()
     assert not app.exception, app.exception
-    summary, rows = (d.value for d in app.dataframe[-2:])
-    summary = summary.set_index("measure")
-    assert summary.loc["failures", "this replay"] == "1" and summary.loc["failures", "baseline"] == "0"
-    assert summary.loc["estimated cost", "this replay"].startswith("$")
+    assert app.metric[1].value == "2 of 3" and app.metric[2].delta == "1 ungraded"  # the 400: not graded
+    rows = results_table(app)
     assert list(rows.output)[:2] == ["Four.", ""] and rows["baseline output"].iloc[0] == "Echo: What is 2+2?"
-    assert {"cost", "baseline cost", "baseline tokens", "baseline latency ms", "baseline status"} <= set(rows)
-    assert list(rows["baseline status"]) == ["completed"] * 3 and list(rows.status)[1] == "failed"
-    assert any("nope" in e for e in texts(app, "error"))
-    [button] = [d for d in app.get("download_button") if d.proto.label == "Comparison as CSV"]
-    table = list(csv.DictReader(io.StringIO(export.replay_csv(log, newest["id"], older["id"]))))
-    assert [r["baseline version"] for r in table] == ["Tester v1"] * 3 and "+Four." in table[0]["diff"]
-    assert button is not None
+    assert {"cost", "baseline output", "baseline passed", "tokens", "latency ms", "status"} <= set(rows)
+    assert (
+        list(rows["baseline passed"]) == ["pass"] * 3
+        and list(rows.passed) == ["pass", "ungraded", "pass"]
+        and list(rows.status)[1] == "failed"
+    )
+    assert "nope" in rows.error.iloc[1]
+    pivot = table(app, "label")
+    assert list(pivot["cost"].notna()) == [True, True] and list(pivot["done"]) == [3, 3]
+    assert {"Results as CSV", "Results as JSONL"} <= {d.proto.label for d in app.get("download_button")}
+    csv_rows = list(csv.DictReader(io.StringIO(results.results_csv(results.case_rows(log, newest["id"], older["id"])))))
+    assert (csv_rows[0]["output"], csv_rows[0]["baseline output"]) == ("Four.", "Echo: What is 2+2?")
 
 
 # -- Usage, Versions, Assistants -------------------------------------------------------------------
