@@ -1,4 +1,4 @@
-"""Entry point: the door (password mode), routing, and what every page shares (the connection and its sidebar box).
+"""Entry point: the door (password or sign-in), routing, and what every page shares (the connection, its box).
 
 Streamlit runs this file on every rerun and then the chosen page, so whatever is set up here exists
 whichever page a browser session opens first.
@@ -12,7 +12,7 @@ from playground import markup
 from playground.errors import LogError
 
 st.set_page_config(page_title="Assistant Playground", page_icon=":material/smart_toy:", layout="wide")
-mode = admit()  # before anything else is drawn: a password deployment shows only its form until typed
+mode = admit()  # before anything else is drawn: only the password form, or sign-in, until let in
 page = st.navigation(
     [
         st.Page("app_pages/chat.py", title="Playground", icon=":material/chat:", default=True),

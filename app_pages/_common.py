@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from playground import markup, provider, settings
+from playground import access, markup, provider, settings
 from playground.assistant import AssistantConfig, display_name
 from playground.backend import ResponsesBackend, Runner
 from playground.client import ApiKey, make_client, mask, owner_for, resolve_key
@@ -64,7 +64,8 @@ def connection() -> Connection:
     ss = st.session_state
     key = resolve_key(ss.get("api_key"), _secrets())
     visitor = ss.setdefault("visitor", uuid.uuid4().hex[:16])
-    store = Store(settings.db_path(), owner_for(key, visitor))
+    # Signed in (the gate put the admitted email there on this run), the person owns the log, whatever key.
+    store = Store(settings.db_path(), owner_for(key, visitor, ss.get(access.PERSON_STATE)))
     if ss.get("owner") != store.owner:
         previous = ss.get("owner")
         # What the visitor built before connecting becomes theirs under the key (tried again on the next

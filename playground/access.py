@@ -9,8 +9,13 @@ The access model, read from the environment and the secrets on every run:
   is drawn before it is typed; it admits one browser session (Streamlit sets no cookie outside
   `st.login`, so a reload asks again). It is compared in constant time, and failures slow later attempts
   down, per session and across the process, without ever locking anyone out (`Throttle`).
-- **sign-in** (an `[auth]` section in the secrets): `st.login` with an allow-list — not built yet; until it
-  is, such a deployment admits nobody rather than falling back to open (`Mode.SIGN_IN`).
+- **sign-in** (an `[auth]` section in the secrets): `st.login` through one provider (`[auth]` itself) or
+  several (`[auth.NAME]`, a button each, `providers`). Signing in says who someone is, not whether they
+  may come in: the top-level `allowed` list of the secrets does (emails, `@domain`s, or `"*"` for any
+  signed-in account), and with none nobody comes in. An email the provider says is not verified
+  (`email_verified` sent and not true) is refused too. `decide` is the whole rule; a person let in owns
+  what they make under their email, lower-cased (client.owner_for). The `admins` list names people
+  (emails only) who come in whatever `allowed` says; `is_admin` is for the features that check it.
 """
 
 from __future__ import annotations
@@ -32,13 +37,24 @@ from playground.client import resolve_key
 PASSWORD_ENV = "PLAYGROUND_PASSWORD"
 PASSWORD_SECRET = "password"
 AUTH_SECRET = "auth"
+ALLOWED_SECRET = "allowed"
+ADMINS_SECRET = "admins"
+ANYONE = "*"
 WRONG_PASSWORD = "That password is not right."
+# Where the gate keeps the email of the person it let in for this run (app_pages/_gate.py writes it on
+# every run of a sign-in deployment, app_pages/_common.connection reads it to choose the log's owner).
+PERSON_STATE = "access.person"
+
+NOT_ALLOWED = "{email} is not on this app's list of people allowed in: ask whoever runs it to add you."
+NOBODY_ALLOWED = "Nobody is allowed into this app yet: whoever runs it has to list who may come in."
+NOT_VERIFIED = "Your sign-in provider has not verified the email address {email}, so it cannot be let in."
+NO_EMAIL = "Your sign-in provider did not say which email address is yours, so you cannot be let in."
 
 
 class Mode(enum.StrEnum):
     OPEN = "open"
     PASSWORD = "password"
-    SIGN_IN = "sign-in"  # the hook for st.login (issue 15 continues): recognised, refused until built
+    SIGN_IN = "sign-in"
 
 
 class AccessConfigError(ValueError):
@@ -49,6 +65,11 @@ class AccessConfigError(ValueError):
 class Access:
     mode: Mode
     password: str | None = field(default=None, repr=False)  # never in a traceback or a log line
+    # Sign-in only: the providers' names (None: the one configured in `[auth]` itself), who may come in
+    # (`allowed`, lower-cased) and the admins (emails, lower-cased, let in too).
+    providers: tuple[str | None, ...] = ()
+    allowed: tuple[str, ...] = ()
+    admins: tuple[str, ...] = ()
 
 
 def read_access(secrets: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Access:
@@ -61,8 +82,14 @@ def read_access(secrets: Mapping[str, Any], environ: Mapping[str, str] | None = 
     """
     environ = os.environ if environ is None else environ
     if AUTH_SECRET in secrets:
-        # Later: st.login with an allow-list (issue 15, item 1, sign-in). Deny by default until then.
-        return Access(Mode.SIGN_IN)
+        # Sign-in wins over a password: its allow-list, not a shared secret, decides who comes in.
+        # Raises AccessConfigError for an `allowed` or `admins` the gate cannot read (nobody comes in).
+        return Access(
+            Mode.SIGN_IN,
+            providers=providers(secrets),
+            allowed=allow_list(secrets),
+            admins=_emails(secrets, ADMINS_SECRET, domains=False),
+        )
     configured = secrets.get(PASSWORD_SECRET)
     if configured is not None:
         # TOML reads `password = 1234` as a number; it is still what the deployer means to type.
@@ -186,3 +213,132 @@ def shows_key_banner(mode: Mode, host: str | None, secrets: Mapping[str, Any]) -
     if mode is not Mode.OPEN or host is None or is_local_host(host):
         return False
     return resolve_key(None, secrets) is not None
+
+
+# -- sign-in ----------------------------------------------------------------------------------------
+
+# Settings a provider's section holds; a table among them is one of the provider's (not a provider).
+_PROVIDER_TABLES = {"client_kwargs"}
+
+
+def providers(secrets: Mapping[str, Any]) -> tuple[str | None, ...]:
+    """The sign-in providers configured in `[auth]`, as `st.login` takes them: None for one configured
+    in `[auth]` itself (its `client_id`, `server_metadata_url`…), then each `[auth.NAME]` table.
+    Raises AccessConfigError when `auth` is not a table or names no provider at all."""
+    auth = secrets.get(AUTH_SECRET)
+    if not isinstance(auth, Mapping):
+        raise AccessConfigError(f"`{AUTH_SECRET}` in the secrets must be a table: `[{AUTH_SECRET}]`.")
+    named = [str(k) for k, v in auth.items() if isinstance(v, Mapping) and k not in _PROVIDER_TABLES]
+    for table in (auth, *(auth[n] for n in named)):
+        if misplaced := [k for k in (ALLOWED_SECRET, ADMINS_SECRET) if k in table]:
+            # In TOML whatever follows `[auth]` belongs to it: the list meant for the top level is lost.
+            raise AccessConfigError(
+                f"`{misplaced[0]}` is inside `[{AUTH_SECRET}]` in the secrets: move it above the "
+                f"`[{AUTH_SECRET}]` line."
+            )
+    found: list[str | None] = [None] if "client_id" in auth or "server_metadata_url" in auth else []
+    found += named
+    if not found:
+        raise AccessConfigError(
+            f"`[{AUTH_SECRET}]` in the secrets names no sign-in provider: give it `client_id`, "
+            f"`client_secret` and `server_metadata_url`, or add `[{AUTH_SECRET}.NAME]` tables."
+        )
+    return tuple(found)
+
+
+def provider_label(name: str | None) -> str:
+    """The sign-in button's text for a provider."""
+    return "Sign in" if name is None else f"Sign in with {name.replace('-', ' ').title()}"
+
+
+def allow_list(secrets: Mapping[str, Any]) -> tuple[str, ...]:
+    """Who may come in, from the top-level `allowed` of the secrets, lower-cased: emails
+    (`ann@example.com`), domains (`@example.org`: every address of exactly that domain) and `"*"`
+    (any signed-in account). Missing or empty: nobody. A single string counts as a list of one.
+    Raises AccessConfigError for an entry that is none of these (a typo must not open the door)."""
+    return _emails(secrets, ALLOWED_SECRET, domains=True)
+
+
+def _emails(secrets: Mapping[str, Any], name: str, *, domains: bool) -> tuple[str, ...]:
+    configured = secrets.get(name)
+    if configured is None:
+        return ()
+    entries = [configured] if isinstance(configured, str) else configured
+    if not isinstance(entries, list | tuple) or not all(isinstance(e, str) for e in entries):
+        raise AccessConfigError(f'`{name}` in the secrets must be a list of text, like ["ann@example.com"].')
+    cleaned = tuple(e.strip().lower() for e in entries if e.strip())
+    for entry in cleaned:
+        if domains and (entry == ANYONE or (entry.startswith("@") and _is_domain(entry[1:]))):
+            continue
+        if email_parts(entry) is None:
+            shape = 'an email, "@domain" or "*"' if domains else "an email"
+            raise AccessConfigError(f"`{name}` in the secrets holds {entry!r}, which is not {shape}.")
+    return cleaned
+
+
+def _is_domain(text: str) -> bool:
+    return bool(text) and "@" not in text and not text.startswith(".") and not any(c.isspace() for c in text)
+
+
+def email_parts(email: str) -> tuple[str, str] | None:
+    """(local part, domain) of an address, or None when it is not one. The domain is what follows the
+    last `@`, as mail delivery reads it."""
+    local, at, domain = email.rpartition("@")
+    if not at or not local or not _is_domain(domain) or any(c.isspace() for c in local):
+        return None
+    return local, domain
+
+
+def _verified(claim: object) -> bool:
+    # Most providers send a JSON boolean; some (AWS Cognito among them) send the text "true".
+    return claim is True or (isinstance(claim, str) and claim.strip().lower() == "true")
+
+
+def is_allowed(email: str, allowed: tuple[str, ...] | list[str]) -> bool:
+    """Whether a lower-cased address is on the allow-list: `"*"`, its exact domain, or itself."""
+    parts = email_parts(email)
+    if parts is None:
+        return False
+    return any(entry in (ANYONE, f"@{parts[1]}", email) for entry in allowed)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the door says to a signed-in account: the email it comes in as, or one sentence why not."""
+
+    email: str | None = None  # lower-cased; set when let in
+    refusal: str | None = None  # set when not
+
+
+def decide(user: Mapping[str, Any], configured: Access) -> Verdict:
+    """Whether the signed-in account `user` (st.user as a dict: its claims) comes into a sign-in
+    deployment configured as `configured` (read_access).
+
+    Let in: an email the provider gives, not said to be unverified (`email_verified`, where sent, must
+    be true), that `allowed` admits or `admins` lists. Anything else is refused in one sentence; with
+    no `allowed` at all, everyone but the admins is (deny by default)."""
+    raw = user.get("email")
+    email = raw.strip().lower() if isinstance(raw, str) else ""
+    if not email or email_parts(email) is None:
+        return Verdict(refusal=NO_EMAIL)
+    if "email_verified" in user and not _verified(user["email_verified"]):
+        return Verdict(refusal=NOT_VERIFIED.format(email=email))
+    if email in configured.admins or is_allowed(email, configured.allowed):
+        return Verdict(email=email)
+    if not configured.allowed:
+        return Verdict(refusal=NOBODY_ALLOWED)
+    return Verdict(refusal=NOT_ALLOWED.format(email=email))
+
+
+def is_admin(email: str | None, secrets: Mapping[str, Any]) -> bool:
+    """Whether `email` is on the secrets' `admins` list (exact addresses, compared lower-cased).
+
+    For the features that let admins do more; letting them in is `decide`'s. An unreadable list makes
+    nobody an admin (the gate has already refused everyone over it)."""
+    if not email:
+        return False
+    try:
+        admins = _emails(secrets, ADMINS_SECRET, domains=False)
+    except AccessConfigError:
+        return False
+    return email.strip().lower() in admins

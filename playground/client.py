@@ -156,15 +156,19 @@ def redact(text: str, *secrets: str) -> str:
     return text
 
 
-def owner_for(key: ApiKey | None, session: str | None = None) -> str:
+def owner_for(key: ApiKey | None, session: str | None = None, person: str | None = None) -> str:
     """Whose log rows a session sees.
 
-    A key typed in the sidebar is a visitor's own, so their assistants and threads are theirs
-    alone; a key from the environment or secrets belongs to the deployment and its team. With no
-    key at all, a visitor's drafts belong to their browser session (`session`), so strangers on
-    a public deployment never see each other's unfinished work; `Store.adopt` moves it into the
-    key's log once they connect.
+    A person signed in (`person`: their email, as the sign-in gate admitted it, access.decide) owns
+    what they make, whatever key they chat with: a deployment key, a key they typed (it does not
+    change whose rows they see) or none. Nobody signed in: a key typed in the sidebar is a visitor's
+    own, so their assistants and threads are theirs alone; a key from the environment or secrets
+    belongs to the deployment and its team. With no key at all, a visitor's drafts belong to their
+    browser session (`session`), so strangers on a public deployment never see each other's
+    unfinished work; `Store.adopt` moves it into the key's log once they connect.
     """
+    if person:
+        return person.strip().lower()
     if key is not None and key.source == "sidebar":
         return f"key:{key.fingerprint}"
     if key is None and session:

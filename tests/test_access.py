@@ -11,6 +11,9 @@ from streamlit.testing.v1 import AppTest
 
 from playground import access
 from playground.access import AccessConfigError, Mode, Throttle
+from playground.assistant import AssistantConfig
+from playground.client import ApiKey, owner_for
+from playground.store import Store
 from tests.conftest import TEST_KEY
 from tests.pages import APP, texts
 
@@ -61,8 +64,9 @@ def test_a_password_that_is_not_text_is_refused_rather_than_opening_the_app():
             access.read_access({"password": bad}, {})
 
 
-def test_an_auth_section_is_sign_in_which_is_not_built_yet():
-    assert access.read_access({"auth": {"client_id": "x"}, "password": "p"}, {}).mode is Mode.SIGN_IN
+def test_an_auth_section_is_sign_in_and_wins_over_a_password():
+    configured = access.read_access({"auth": {"client_id": "x"}, "password": "p"}, {"PLAYGROUND_PASSWORD": "q"})
+    assert configured.mode is Mode.SIGN_IN and configured.password is None
 
 
 def test_the_password_is_never_in_the_access_repr():
@@ -256,15 +260,6 @@ def test_a_password_in_the_secrets_keeps_the_door_too(upstream, db_path, monkeyp
     assert at.chat_input
 
 
-def test_an_auth_section_admits_nobody_until_sign_in_is_built(upstream, db_path, monkeypatch):
-    monkeypatch.setenv("OPENAI_BASE_URL", upstream.base_url)
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.secrets["auth"] = {"client_id": "x"}
-    at.run()
-    assert texts(at, "error")[0].startswith("Sign-in is not available in this version yet")
-    assert not at.text_input and not at.sidebar.children and not at.chat_input
-
-
 def test_open_mode_is_unchanged_on_this_machine(app):
     assert app.chat_input and app.sidebar.children and navigated(app)
     assert "access.password" not in [w.key for w in app.text_input]
@@ -280,3 +275,304 @@ def test_open_mode_reached_from_another_machine_warns_on_every_page(app):
     app.context["url"] = "http://localhost:8501/"
     app.run()
     assert BANNER not in texts(app, "warning")
+
+
+# -- sign-in: the rule ----------------------------------------------------------------------------------
+
+AUTH = {
+    "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
+    "cookie_secret": "not-a-real-secret",
+    "client_id": "playground",
+    "client_secret": "not-a-real-secret",
+    "server_metadata_url": "http://127.0.0.1:9400/.well-known/openid-configuration",
+}
+ANN, OLGA, BOB = "ann@example.com", "olga@example.org", "bob@example.com"
+
+
+def signed_in(email: str | None = ANN, **claims) -> dict:
+    user = {"is_logged_in": True, **claims}
+    if email is not None:
+        user["email"] = email
+    return user
+
+
+def configured(**secrets) -> access.Access:
+    return access.read_access({"auth": AUTH, **secrets}, {})
+
+
+def test_one_provider_in_auth_itself_or_several_named_ones():
+    assert access.providers({"auth": AUTH}) == (None,)
+    shared = {"redirect_uri": AUTH["redirect_uri"], "cookie_secret": "x"}
+    named = {**shared, "google": {"client_id": "g"}, "okta": {"client_id": "o", "client_kwargs": {"prompt": "login"}}}
+    assert access.providers({"auth": named}) == ("google", "okta")
+    # A provider's own client_kwargs table is a setting of it, not another provider.
+    assert access.providers({"auth": {**AUTH, "client_kwargs": {"prompt": "login"}}}) == (None,)
+    assert access.providers({"auth": {**AUTH, "microsoft": {"client_id": "m"}}}) == (None, "microsoft")
+    assert [access.provider_label(p) for p in (None, "google", "azure-ad")] == [
+        "Sign in",
+        "Sign in with Google",
+        "Sign in with Azure Ad",
+    ]
+
+
+@pytest.mark.parametrize("auth", ["yes", {"redirect_uri": "http://x/oauth2callback", "cookie_secret": "x"}])
+def test_an_auth_section_naming_no_provider_is_refused_rather_than_opening(auth):
+    with pytest.raises(AccessConfigError):
+        access.read_access({"auth": auth}, {})
+
+
+def test_an_allow_list_written_under_auth_is_refused_with_where_it_belongs():
+    # TOML puts whatever follows [auth] inside it: `allowed` would silently be missing (nobody comes in).
+    for auth in ({**AUTH, "allowed": ["*"]}, {"cookie_secret": "x", "google": {"client_id": "g", "admins": [ANN]}}):
+        with pytest.raises(AccessConfigError, match="move it above"):
+            access.read_access({"auth": auth}, {})
+
+
+def test_the_allow_list_is_emails_domains_or_anyone_lower_cased():
+    assert configured(allowed=[" Ann@Example.COM ", "@Example.org", "*", ""]).allowed == (ANN, "@example.org", "*")
+    assert configured(allowed="@example.org").allowed == ("@example.org",)  # one string: a list of one
+    assert configured().allowed == ()
+
+
+@pytest.mark.parametrize(
+    "allowed", [["example.org"], ["ann"], ["@"], ["@ex ample.org"], ["ann @example.com"], 5, [1], {"a": 1}]
+)
+def test_an_allow_list_entry_that_is_no_email_or_domain_is_refused(allowed):
+    with pytest.raises(AccessConfigError):
+        configured(allowed=allowed)
+
+
+def test_admins_are_emails_only():
+    assert configured(admins=["Root@Example.net"]).admins == ("root@example.net",)
+    for bad in (["@example.net"], ["*"], "root"):
+        with pytest.raises(AccessConfigError):
+            configured(admins=bad)
+
+
+@pytest.mark.parametrize(
+    ("allowed", "email", "admitted"),
+    [
+        ([ANN], ANN, True),
+        ([ANN], "ANN@example.com", True),  # the provider's spelling does not matter
+        ([ANN], "anne@example.com", False),
+        (["@example.org"], OLGA, True),
+        (["@example.org"], "olga@sub.example.org", False),  # exactly that domain
+        (["@example.org"], "olga@example.org.evil.test", False),
+        (["@example.org"], "olga@example.org@evil.test", False),  # the domain is after the last @
+        (["@example.org"], "olga@notexample.org", False),
+        (["*"], "anyone@anywhere.test", True),
+        ([ANN, "@example.org"], BOB, False),
+    ],
+)
+def test_who_the_allow_list_lets_in(allowed, email, admitted):
+    verdict = access.decide(signed_in(email), configured(allowed=allowed))
+    assert (verdict.email is not None) is admitted
+    if admitted:
+        assert verdict.email == email.lower() and verdict.refusal is None
+    else:
+        assert verdict.refusal == access.NOT_ALLOWED.format(email=email.lower())
+
+
+def test_without_an_allow_list_nobody_comes_in():
+    assert access.decide(signed_in(ANN), configured()) == access.Verdict(refusal=access.NOBODY_ALLOWED)
+    assert access.decide(signed_in(ANN), configured(allowed=[])).refusal == access.NOBODY_ALLOWED
+
+
+@pytest.mark.parametrize(
+    ("claim", "admitted"),
+    [(True, True), ("true", True), ("TRUE", True), (False, False), ("false", False), (None, False), (1, False)],
+)
+def test_an_email_the_provider_says_is_unverified_is_refused(claim, admitted):
+    verdict = access.decide(signed_in(ANN, email_verified=claim), configured(allowed=["*"]))
+    assert verdict == (
+        access.Verdict(email=ANN) if admitted else access.Verdict(refusal=access.NOT_VERIFIED.format(email=ANN))
+    )
+
+
+def test_a_provider_that_does_not_send_email_verified_is_taken_at_its_word():
+    assert access.decide(signed_in(ANN), configured(allowed=[ANN])) == access.Verdict(email=ANN)
+
+
+@pytest.mark.parametrize("email", [None, "", "   ", "ann", "@example.com", "ann@", 42])
+def test_no_usable_email_is_refused(email):
+    verdict = access.decide(signed_in(email), configured(allowed=["*"]))
+    assert verdict == access.Verdict(refusal=access.NO_EMAIL)
+
+
+def test_admins_come_in_whatever_the_allow_list_says_but_not_unverified():
+    admin = "root@example.net"
+    assert access.decide(signed_in("Root@example.net"), configured(admins=[admin])).email == admin
+    assert access.decide(signed_in(admin), configured(allowed=[ANN], admins=[admin])).email == admin
+    assert access.decide(signed_in(admin, email_verified=False), configured(admins=[admin])).email is None
+
+
+def test_is_admin():
+    secrets = {"auth": AUTH, "admins": ["Root@Example.net", "ops@example.net"]}
+    assert access.is_admin("root@example.net", secrets)
+    assert access.is_admin(" ROOT@example.net ", secrets)
+    assert not access.is_admin(ANN, secrets)
+    assert not access.is_admin(None, secrets) and not access.is_admin("", secrets)
+    assert not access.is_admin("root@example.net", {})
+    assert not access.is_admin("root@example.net", {"admins": ["@example.net"]})  # unreadable: nobody
+
+
+def test_a_signed_in_person_owns_the_log_whatever_key():
+    typed, deployed = ApiKey(TEST_KEY, "sidebar"), ApiKey(TEST_KEY, "secrets")
+    for key in (typed, deployed, None):
+        assert owner_for(key, "visitor", "Ann@Example.com") == ANN
+    # Nobody signed in: as before.
+    assert owner_for(typed, "visitor").startswith("key:")
+    assert owner_for(deployed, "visitor") == "local"
+    assert owner_for(None, "visitor") == "session:visitor"
+
+
+# -- sign-in: the door in the app ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def logins(monkeypatch):
+    """st.login recorded instead of redirecting (in AppTest it would look for a real secrets.toml)."""
+    calls: list[str | None] = []
+    monkeypatch.setattr("streamlit.login", lambda provider=None: calls.append(provider))
+    return calls
+
+
+def sign_in_app(monkeypatch, upstream, *, user: dict | None = None, deployment_key: bool = True, **secrets) -> AppTest:
+    monkeypatch.setenv("OPENAI_BASE_URL", upstream.base_url)
+    if deployment_key:
+        monkeypatch.setenv("OPENAI_API_KEY", TEST_KEY)
+    else:
+        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.secrets["auth"] = secrets.pop("auth", AUTH)
+    for name, value in secrets.items():
+        at.secrets[name] = value
+    at.context["url"] = "https://demo.example.com/"
+    if user is not None:
+        at.user = user
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def only_the_door(at) -> None:
+    """Nothing of the app: no navigation, no sidebar, no connection, no page."""
+    assert not navigated(at)
+    assert not at.sidebar.children and not at.chat_input
+    assert "conn" not in at.session_state and "api_key" not in at.session_state
+    assert access.PERSON_STATE not in at.session_state
+
+
+def test_before_signing_in_only_the_sign_in_button_is_drawn(upstream, db_path, monkeypatch, log, logins):
+    at = sign_in_app(monkeypatch, upstream, allowed=["*"])  # AppTest's default user: not signed in
+    assert [b.label for b in at.button] == ["Sign in"]
+    only_the_door(at)
+    assert set(drawn(at)) <= {"root", "main", "sidebar", "event", "title", "button"}
+    assert log.list_assistants() == []
+    at.button[0].click().run()
+    assert logins == [None]  # the provider in [auth] itself
+
+
+def test_several_providers_get_a_button_each(upstream, db_path, monkeypatch, logins):
+    auth = {"redirect_uri": AUTH["redirect_uri"], "cookie_secret": "x", "google": {"client_id": "g"}, "okta": {}}
+    at = sign_in_app(monkeypatch, upstream, auth=auth, allowed=["*"])
+    assert [b.label for b in at.button] == ["Sign in with Google", "Sign in with Okta"]
+    at.button(key="access.login.okta").click().run()
+    assert logins == ["okta"]
+
+
+def test_an_allowed_person_gets_the_app_and_owns_what_they_make(upstream, db_path, monkeypatch, log):
+    at = sign_in_app(monkeypatch, upstream, user=signed_in("Ann@Example.com", email_verified=True), allowed=[ANN])
+    assert at.chat_input and navigated(at)
+    assert f"Signed in as {ANN}" in texts(at.sidebar, "caption")
+    assert [b.label for b in at.sidebar.button if b.key == "access.sign_out"] == ["Sign out"]
+    assert at.session_state["owner"] == ANN  # with the deployment's key: not the team log
+    assert log.list_assistants() == []  # the team log ("local") got nothing
+    assert len(Store(db_path, owner=ANN).list_assistants()) == 1
+    assert BANNER not in texts(at, "warning")  # people were let in on purpose
+
+
+@pytest.mark.parametrize("deployment_key", [True, False])
+def test_a_typed_key_does_not_change_whose_log_it_is(upstream, db_path, monkeypatch, deployment_key):
+    at = sign_in_app(monkeypatch, upstream, user=signed_in(ANN), deployment_key=deployment_key, allowed=[ANN])
+    assert at.session_state["owner"] == ANN  # no key at all: not an anonymous session either
+    mine = [a["id"] for a in Store(db_path, owner=ANN).list_assistants()]
+    at.text_input(key="api_key").input("sk-typed-0123456789abcdefTYPED").run()
+    assert not at.exception, at.exception
+    assert at.session_state["owner"] == ANN
+    assert [a["id"] for a in Store(db_path, owner=ANN).list_assistants()] == mine
+
+
+def test_another_persons_assistant_and_thread_by_query_parameter_show_nothing(upstream, db_path, monkeypatch):
+    bob = Store(db_path, owner=BOB)
+    assistant = bob.create_assistant(AssistantConfig(name="qqbob planner"))
+    version, _ = bob.save_version(assistant.id, AssistantConfig(name="qqbob planner", instructions="Be brief."))
+    thread = bob.create_thread(assistant.id)
+    bob.add_message(thread.id, "user", "qqbob secret", version_id=version.id)
+    monkeypatch.setenv("OPENAI_BASE_URL", upstream.base_url)
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.secrets["auth"] = AUTH
+    at.secrets["allowed"] = ["*"]
+    at.user = signed_in(ANN)
+    at.query_params["assistant"] = str(assistant.id)
+    at.query_params["thread"] = str(thread.id)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["assistant_id"] != assistant.id and at.session_state["thread_id"] != thread.id
+    assert at.query_params["assistant"] != str(assistant.id) and "thread" not in at.query_params
+    assert not [t for t in texts(at) + texts(at.sidebar, "caption") if "qqbob" in t]
+    assert "qqbob" not in str([s.options for s in at.selectbox])
+
+
+def test_someone_not_on_the_list_sees_one_sentence_and_a_sign_out(upstream, db_path, monkeypatch, log):
+    at = sign_in_app(monkeypatch, upstream, user=signed_in("eve@elsewhere.test"), allowed=[ANN])
+    assert texts(at, "error") == [access.NOT_ALLOWED.format(email="eve@elsewhere.test")]
+    assert [b.label for b in at.button] == ["Sign out"]
+    only_the_door(at)
+    assert Store(db_path, owner="eve@elsewhere.test").list_assistants() == [] and log.list_assistants() == []
+
+
+def test_without_an_allow_list_a_signed_in_person_is_refused(upstream, db_path, monkeypatch):
+    at = sign_in_app(monkeypatch, upstream, user=signed_in(ANN))
+    assert texts(at, "error") == [access.NOBODY_ALLOWED]
+    only_the_door(at)
+
+
+def test_an_unverified_email_is_refused_at_the_door(upstream, db_path, monkeypatch):
+    at = sign_in_app(monkeypatch, upstream, user=signed_in(ANN, email_verified=False), allowed=[ANN])
+    assert texts(at, "error") == [access.NOT_VERIFIED.format(email=ANN)]
+    only_the_door(at)
+
+
+def test_an_allow_list_the_app_cannot_read_lets_nobody_in(upstream, db_path, monkeypatch):
+    at = sign_in_app(monkeypatch, upstream, user=signed_in(ANN), allowed=["example.com"])
+    assert "`allowed` in the secrets" in at.error[0].value
+    only_the_door(at)
+    assert not at.button
+
+
+def test_signing_out_forgets_the_typed_key_and_the_person(upstream, db_path, monkeypatch):
+    at = sign_in_app(monkeypatch, upstream, user=signed_in(ANN), deployment_key=False, allowed=[ANN])
+    at.text_input(key="api_key").input("sk-typed-0123456789abcdefTYPED").run()
+    assert at.session_state["api_key"] and at.session_state[access.PERSON_STATE] == ANN
+    at.button(key="access.sign_out").click().run()
+    assert not at.exception, at.exception
+    assert at.user == {"is_logged_in": False}  # st.logout ran
+    for kept in ("api_key", access.PERSON_STATE, "owner", "conn", "visitor", "assistant_id"):
+        assert kept not in at.session_state  # nothing of the session is kept
+    at.run()
+    assert [b.label for b in at.button] == ["Sign in"]
+    only_the_door(at)
+
+
+def test_a_refused_person_can_sign_out_too(upstream, db_path, monkeypatch):
+    at = sign_in_app(monkeypatch, upstream, user=signed_in("eve@elsewhere.test"), allowed=[ANN])
+    at.button(key="access.sign_out").click().run()
+    assert at.user == {"is_logged_in": False}
+    at.run()
+    assert [b.label for b in at.button] == ["Sign in"]
+
+
+def test_nobody_is_signed_in_in_open_mode(app):
+    assert access.PERSON_STATE not in app.session_state
+    assert app.session_state["owner"] == "local"  # the deployment key's one log, as before
