@@ -162,8 +162,7 @@ with st.expander("New test set", icon=":material/add:", expanded=not store.list_
             for p in problems:
                 st.error(markup.literal(p), icon=":material/error:")
             if not problems:
-                new_id = store.create_test_set(name.strip(), [])
-                store.add_cases(new_id, imported)
+                new_id = store.create_test_set(name.strip(), [], cases=imported)
                 ss.ts_pick = new_id
                 uploaded("ts_file")
                 ss.ts_toast = f"Saved “{markup.literal(name.strip())}” with {plural(len(imported), 'case')}"
@@ -749,9 +748,13 @@ if not per_grader.empty:
         },
     )
 
-failure = getattr(ss.get("ts_evals", {}).get(shown), "error", None)
+# Why it failed or stopped by itself, as the log keeps it (any session); the Evaluation this session
+# started says it first while the run is still being closed.
+failure = run["error"] or getattr(ss.get("ts_evals", {}).get(shown), "error", None)
 if run["status"] == "failed" and failure:
     st.error(f"The run failed: {markup.literal(failure)}", icon=":material/error:")
+if run["status"] == "stopped" and run["error"]:
+    st.warning(f"The run stopped by itself: {markup.literal(run['error'])}", icon=":material/savings:")
 if run["status"] in ("stopped", "failed") or (run["status"] == "running" and run["interrupted"] and here is None):
     why = {"stopped": "was stopped", "failed": "failed"}.get(run["status"], "was interrupted (its app process stopped)")
     st.info(

@@ -490,8 +490,7 @@ class _Run:
                 set_id = row["id"]
                 self.notes.append(f"Reused test set {name!r} (#{set_id}): it holds exactly these cases.")
             else:
-                set_id = store.create_test_set(name, [])
-                store.add_cases(set_id, _as_rows(found))
+                set_id = store.create_test_set(name, [], cases=_as_rows(found))
                 why = " (the cases changed)" if row is not None else ""
                 self.notes.append(f"Made test set {name!r} (#{set_id}) from {self.args.cases}{why}.")
         if criteria is not None and _criteria(criteria) != _criteria((store.get_test_set(set_id) or {}).get("graders")):

@@ -303,7 +303,7 @@ class Evaluation:
             else:
                 status = "stopped"
         try:
-            self._store.finish_replay(self.replay_id, status)
+            self._store.finish_replay(self.replay_id, status, self.error or self.stopped_because)
         except Exception as exc:  # the log refused: the run stays `running` and reads interrupted later
             logger.error("evaluation %s could not be finished in the log: %s", self.replay_id, exc)
             with self._lock:

@@ -417,6 +417,14 @@ MIGRATIONS: list[Migration] = [
     ALTER TABLE threads ADD COLUMN owner TEXT;
     """,
     ),
+    # 16: why an evaluation run failed, or stopped by itself (a spending limit), in one sentence, so
+    # every session and the command line can say it, not only the one that started the run.
+    Migration(
+        "run_outcomes",
+        """
+    ALTER TABLE replays ADD COLUMN error TEXT;
+    """,
+    ),
 ]
 
 MESSAGE_STATUSES = ("complete", "incomplete", "failed")
@@ -2034,9 +2042,11 @@ class Store:
         mode: str = "separate",
         source_thread_id: int | None = None,
         sources: Sequence[int | None] | None = None,
+        cases: Iterable[Mapping[str, Any]] = (),
     ) -> int:
         """A named list of inputs; `sources` gives the thread each input came from (None: by hand).
-        LookupError if a source is another owner's thread."""
+        `cases` (dicts as `add_cases` takes them: an import) follow the inputs, in the same transaction,
+        so a refused import leaves no empty set behind. LookupError if a source is another owner's thread."""
         sources = list(sources) if sources is not None else [source_thread_id] * len(inputs)
         if len(sources) != len(inputs):
             raise ValueError("One source per input.")
@@ -2053,6 +2063,7 @@ class Store:
             for position, (text, source) in enumerate(zip(inputs, sources, strict=True)):
                 case = {"set_id": set_id, "position": position, "input": text, "source_thread_id": source}
                 db.insert("test_cases", case)
+            _add_cases(db, set_id, cases)
         return set_id
 
     def list_test_sets(self) -> list[dict[str, Any]]:
@@ -2110,16 +2121,7 @@ class Store:
         transaction: an import lands whole or not at all. Returns how many."""
         with self.write() as db:
             self._check(db, "test_set", set_id)
-            start = db.value(
-                "SELECT COALESCE(MAX(position), -1) + 1 FROM test_cases WHERE set_id = :id", {"id": set_id}
-            )
-            rows = [_case_row(set_id, int(start) + i, case) for i, case in enumerate(cases)]
-            db.many(
-                "INSERT INTO test_cases (set_id, position, input, expected, variables, tags, source_thread_id) "
-                "VALUES (:set_id, :position, :input, :expected, :variables, :tags, :source_thread_id)",
-                rows,
-            )
-        return len(rows)
+            return _add_cases(db, set_id, cases)
 
     def update_case(self, case_id: int, case: Mapping[str, Any]) -> None:
         """Change a case's input, expected output, variables and tags (those keys given)."""
@@ -2222,7 +2224,7 @@ class Store:
         with self.write() as db:
             self._check(db, "replay", replay_id)
             claimed = db.execute(
-                "UPDATE replays SET status = 'running', finished_at = NULL, "
+                "UPDATE replays SET status = 'running', error = NULL, finished_at = NULL, "
                 "concurrency = COALESCE(:concurrency, concurrency) WHERE id = :id AND (status != 'running' "
                 f"OR beat_until IS NULL OR beat_until < {DB_NOW})",
                 {"id": replay_id, "concurrency": concurrency},
@@ -2246,12 +2248,14 @@ class Store:
             db.execute("DELETE FROM replays WHERE id = :id", {"id": replay_id})
             _delete_threads(db, threads)
 
-    def finish_replay(self, replay_id: int, status: str) -> None:
+    def finish_replay(self, replay_id: int, status: str, error: str | None = None) -> None:
+        """End a run: `status`, and `error`, the sentence saying why it failed or stopped by itself."""
         with self.write() as db:
             self._check(db, "replay", replay_id)
             db.execute(
-                "UPDATE replays SET status = :status, finished_at = :now, beat_until = NULL WHERE id = :id",
-                {"status": status, "now": time.time(), "id": replay_id},
+                "UPDATE replays SET status = :status, error = :error, finished_at = :now, beat_until = NULL "
+                "WHERE id = :id",
+                {"status": status, "error": error, "now": time.time(), "id": replay_id},
             )
 
     def list_replays(self, set_id: int) -> list[dict[str, Any]]:
@@ -2462,7 +2466,7 @@ def _start_run(
 
 # A run as the test-set reads list it; `interrupted`: running, but its process's heartbeat stopped.
 REPLAY_COLUMNS = f"""r.id, r.set_id, r.status, r.created_at, r.finished_at, r.version_id, v.number AS version,
-    a.name AS assistant, json_extract(v.config, '$.model') AS model, r.graders, r.concurrency,
+    a.name AS assistant, json_extract(v.config, '$.model') AS model, r.graders, r.concurrency, r.error,
     r.status = 'running' AND (r.beat_until IS NULL OR r.beat_until < {DB_NOW}) AS interrupted"""
 
 
@@ -2491,6 +2495,17 @@ def _delete_threads(db: engine.Db, thread_ids: list[int]) -> None:
     db.execute("DELETE FROM messages WHERE thread_id IN :ids", ids)
     db.execute("DELETE FROM runs WHERE thread_id IN :ids", ids)
     db.execute("DELETE FROM threads WHERE id IN :ids", ids)
+
+
+def _add_cases(db: engine.Db, set_id: int, cases: Iterable[Mapping[str, Any]]) -> int:
+    start = db.value("SELECT COALESCE(MAX(position), -1) + 1 FROM test_cases WHERE set_id = :id", {"id": set_id})
+    rows = [_case_row(set_id, int(start) + i, case) for i, case in enumerate(cases)]
+    db.many(
+        "INSERT INTO test_cases (set_id, position, input, expected, variables, tags, source_thread_id) "
+        "VALUES (:set_id, :position, :input, :expected, :variables, :tags, :source_thread_id)",
+        rows,
+    )
+    return len(rows)
 
 
 def _case(row: Mapping[str, Any]) -> dict[str, Any]:

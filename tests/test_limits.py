@@ -113,6 +113,7 @@ def test_an_evaluation_reaching_a_limit_stops_with_its_finished_cases_kept(store
     assert run.wait(30)
     assert run.progress().status == "stopped" and run.error is None
     assert "your daily limit of 2 turns" in run.stopped_because
+    assert store.get_replay(run.replay_id)["error"] == run.stopped_because  # any session can say why
     results = store.replay_results(run.replay_id)
     assert len(results) == 2 and all(r["status"] == "completed" for r in results)
     assert len([r for r in upstream.requests if r["path"].endswith("/responses")]) == 2
