@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from playground import access, markup, provider, settings
+from playground import access, limits, markup, provider, settings
 from playground.assistant import AssistantConfig, display_name
 from playground.backend import ResponsesBackend, Runner
 from playground.client import ApiKey, make_client, mask, owner_for, resolve_key
@@ -27,13 +27,17 @@ class Connection:
     key: ApiKey | None
     base_url: str | None
     store: Store
+    meter: limits.Meter | None = None  # the deployment's spending limits, when it pays for this session's turns
 
     def backend(self) -> Runner:
         """What runs this connection's turns: Responses + Conversations, or Chat Completions where the
         server keeps no conversations (provider.py). Built per use, never cached: a cached client would
         serve one user's key to all."""
         assert self.key is not None
-        return provider.runner(make_client(self.key, self.base_url), self.base_url, self.key.fingerprint)
+        runner = provider.runner(make_client(self.key, self.base_url), self.base_url, self.key.fingerprint)
+        if self.meter is not None:
+            runner.meter = self.meter  # type: ignore[attr-defined]  # every request a turn sends is counted
+        return runner
 
     def hosted(self) -> ResponsesBackend:
         """OpenAI's hosted files, vector stores and containers (the file editors)."""
@@ -62,19 +66,28 @@ def _secrets() -> dict:
 
 def connection() -> Connection:
     ss = st.session_state
-    key = resolve_key(ss.get("api_key"), _secrets())
+    secrets = _secrets()
+    key = resolve_key(ss.get("api_key"), secrets)
     visitor = ss.setdefault("visitor", uuid.uuid4().hex[:16])
     # Signed in (the gate put the admitted email there on this run), the person owns the log, whatever key.
-    store = Store(settings.db_path(), owner_for(key, visitor, ss.get(access.PERSON_STATE)))
+    person = ss.get(access.PERSON_STATE)
+    admin = access.is_admin(person, secrets)
+    store = Store(settings.db_path(), owner_for(key, visitor, person), admin=admin)
+    # What was made before sign-in was turned on becomes the first admin's, its assistants shared.
+    first = admin and person == access.first_admin(secrets) and not ss.get("claimed_unsigned")
+    if first and not store.read_only and guarded_write(store.claim_unsigned) is not None:
+        ss.claimed_unsigned = True
+    # Without sign-in a person is a browser session (a reload makes a new one: README says so).
+    meter = limits.meter_for(store, key.source if key else None, person or f"session:{visitor}", secrets)
     if ss.get("owner") != store.owner:
         previous = ss.get("owner")
         # What the visitor built before connecting becomes theirs under the key (tried again on the next
         # run when the log cannot take it now).
         moving = previous and previous.startswith("session:")
         if moving and (store.read_only or guarded_write(store.adopt, previous) is None):
-            return Connection(key, settings.base_url(), store)
+            return Connection(key, settings.base_url(), store, meter)
         ss.owner = store.owner
-    return Connection(key, settings.base_url(), store)
+    return Connection(key, settings.base_url(), store, meter)
 
 
 def open_connection() -> Connection:
@@ -86,6 +99,11 @@ def open_connection() -> Connection:
         conn = connection()
     except LogError as exc:
         st.error(markup.literal(exc.problem.message), icon=":material/database:")
+        st.stop()
+    except ValueError as exc:  # [limits] the app cannot read: closed rather than unlimited
+        st.error(
+            f"This deployment's spending limits cannot be read: {markup.literal(str(exc))}", icon=":material/savings:"
+        )
         st.stop()
     st.session_state.conn = conn
     connection_box(conn)

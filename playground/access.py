@@ -342,3 +342,13 @@ def is_admin(email: str | None, secrets: Mapping[str, Any]) -> bool:
     except AccessConfigError:
         return False
     return email.strip().lower() in admins
+
+
+def first_admin(secrets: Mapping[str, Any]) -> str | None:
+    """The first address on the `admins` list: what was made before sign-in was turned on becomes
+    theirs (`Store.claim_unsigned`). None without a readable list."""
+    try:
+        admins = _emails(secrets, ADMINS_SECRET, domains=False)
+    except AccessConfigError:
+        return None
+    return admins[0] if admins else None

@@ -126,3 +126,30 @@ def test_only_what_the_deployment_pays_for_is_metered(store):
     assert limits.meter_for(store, None, "ann", secrets) is not None  # a local server with no key
     assert limits.meter_for(store, "sidebar", "ann", secrets) is None  # the visitor's own key
     assert limits.meter_for(store, "secrets", "ann", {}) is None  # no limits set
+
+
+def test_the_chat_page_refuses_a_turn_over_the_limit_in_one_sentence(app, log, upstream):
+    from tests.pages import chat_texts, create, texts
+
+    app.secrets["limits"] = {"person_turns": 1}
+    app.run()
+    create(app)
+    app.chat_input[0].set_value("First question").run()
+    assert any("Echo: First question" in t for t in chat_texts(app))
+    sent = len([r for r in upstream.requests if r["path"].endswith("/responses")])
+    app.chat_input[0].set_value("Second question").run()
+    assert not app.exception, app.exception
+    shown = " ".join(texts(app, "error") + chat_texts(app))
+    assert "your daily limit of 1 turns" in shown and "resets at midnight UTC" in shown
+    assert len([r for r in upstream.requests if r["path"].endswith("/responses")]) == sent  # not sent
+    [person] = {row["person"] for row in log.dump()["spending"]}
+    assert person.startswith("session:")  # without sign-in, a person is a browser session
+
+
+def test_a_limit_the_app_cannot_read_closes_it_rather_than_leaving_it_unlimited(app):
+    from tests.pages import texts
+
+    app.secrets["limits"] = {"person_turn": 1}
+    app.run()
+    assert any("spending limits cannot be read" in e and "person_turn" in e for e in texts(app, "error"))
+    assert not app.chat_input
