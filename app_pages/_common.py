@@ -7,6 +7,7 @@ underscore keeps it out of the navigation.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -196,6 +197,10 @@ def connection_box(conn: Connection) -> None:
             }
             st.caption(f"Key {mask(conn.key.value)} · {source[conn.key.source]}")
         st.caption(f"Base URL: `{conn.base_url or 'https://api.openai.com/v1'}`")
+        if conn.meter is not None:  # the deployment pays for these turns, within its daily limits
+            # A log that cannot be read says so above the page; the count is no reason to say it twice.
+            with contextlib.suppress(LogError):
+                st.caption(limits.standing(conn.meter), help="Limits set by whoever deployed this app.")
         if st.button("Check connection", icon=":material/network_check:", disabled=conn.key is None):
             _models.clear(conn.key.fingerprint, conn.base_url, conn.key)  # this key's entry only
             models, problem = model_options(conn)

@@ -7,13 +7,42 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from app_pages._common import current
-from playground import markup, usage
+from app_pages._common import current, guarded_write
+from playground import limits, markup, usage
 
 conn = current()
 store = conn.store
 
 st.title("Usage")
+
+
+def _reset_count(day: str) -> None:
+    who = st.session_state.usage_who
+    lifted = guarded_write(store.reset_spending, day, None if who == "everyone" else who)
+    if lifted is not None:
+        st.session_state.usage_reset_note = f"Lifted {lifted:,} requests from today's count: it starts from zero again."
+
+
+if store.admin:  # what each person spent today on this deployment's key, and lifting a count
+    with st.expander("Today's spending on this deployment (admin)", icon=":material/savings:"):
+        day = limits.today()
+        if note := st.session_state.pop("usage_reset_note", None):
+            st.success(note, icon=":material/restart_alt:")
+        people = store.spending_by_person(day)
+        if not people:
+            st.caption("Nothing spent today yet.")
+        else:
+            st.dataframe(
+                pd.DataFrame(people),
+                hide_index=True,
+                key="usage_spending",
+                column_config={"cost": st.column_config.NumberColumn("estimated cost", format="$%.4f")},
+            )
+            st.selectbox("Reset today's count of", ["everyone", *(p["person"] for p in people)], key="usage_who")
+            st.button(
+                "Reset the count", key="usage_reset", icon=":material/restart_alt:", on_click=_reset_count, args=(day,)
+            )
+
 period = st.segmented_control("Period", ["7 days", "30 days", "All"], default="30 days", key="usage_period")
 days = {"7 days": 7, "30 days": 30}.get(period or "All")
 since = (dt.datetime.now() - dt.timedelta(days=days)).timestamp() if days else None

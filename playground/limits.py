@@ -156,3 +156,20 @@ def meter_for(store: Store, key_source: str | None, person: str, secrets: Mappin
     if not caps.any or key_source == "sidebar":
         return None
     return Meter(store, person, caps)
+
+
+def standing(meter: Meter, now: datetime.datetime | None = None) -> str:
+    """Where this person stands today against the limits that apply to them, in one line for the
+    sidebar: "Today: 3 of 20 turns · $0.12 of $2.00 · resets in 5 h 3 min"."""
+    spent = meter.store.spent(meter.person, today(now))
+    caps = meter.limits
+    parts = []
+    if caps.person_turns is not None:
+        parts.append(f"{spent['person_turns']:,} of {caps.person_turns:,} turns")
+    if caps.person_tokens is not None:
+        parts.append(f"{spent['person_tokens']:,} of {caps.person_tokens:,} tokens")
+    if caps.person_cost is not None:
+        parts.append(f"${spent['person_cost']:,.2f} of ${caps.person_cost:,.2f}")
+    if not parts:  # only the deployment's caps apply
+        parts.append(f"{spent['turns']:,} turns on this deployment")
+    return f"Today: {' · '.join(parts)} · resets in {resets_in(now)}"

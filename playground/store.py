@@ -2421,6 +2421,34 @@ class Store:
                 {"person": person, "day": day},
             )[0]
 
+    def spending_by_person(self, day: str) -> list[dict[str, Any]]:
+        """An admin's view of a day's spending: turns, tokens and estimated cost per person, most first.
+        PermissionError for anyone else: what others spend is not theirs to read."""
+        self._admin_only()
+        with self.db() as db:
+            return db.rows(
+                "SELECT person, COUNT(*) AS turns, SUM(tokens) AS tokens, SUM(cost) AS cost FROM spending "
+                "WHERE day = :day GROUP BY person ORDER BY turns DESC, person",
+                {"day": day},
+            )
+
+    def reset_spending(self, day: str, person: str | None = None) -> int:
+        """An admin lifts a day's count (one person's, or everyone's with None): those requests no
+        longer count against the limits. Returns how many were lifted; PermissionError for anyone else."""
+        self._admin_only()
+        with self.write() as db:
+            if person is None:
+                return int(db.execute("DELETE FROM spending WHERE day = :day", {"day": day}).rowcount)
+            return int(
+                db.execute(
+                    "DELETE FROM spending WHERE day = :day AND person = :person", {"day": day, "person": person}
+                ).rowcount
+            )
+
+    def _admin_only(self) -> None:
+        if not self.admin:
+            raise PermissionError("Only an admin of this deployment may do that.")
+
     MAX_NOTE = 500  # characters in a version's note
     MAX_SNIPPET_ROWS = 1000  # matches read for the snippets under a listed page
 

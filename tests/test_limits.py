@@ -153,3 +153,54 @@ def test_a_limit_the_app_cannot_read_closes_it_rather_than_leaving_it_unlimited(
     app.run()
     assert any("spending limits cannot be read" in e and "person_turn" in e for e in texts(app, "error"))
     assert not app.chat_input
+
+
+def test_an_admin_sees_what_each_person_spent_and_lifts_a_count(tmp_path):
+    from playground.store import Store
+
+    path = tmp_path / "log.db"
+    ann, root = Store(path, "ann@example.com"), Store(path, "root@example.com", admin=True)
+    caps = limits.Limits(person_turns=1)
+    meter = limits.Meter(ann, "ann@example.com", caps)
+    meter.charge({"input": "hi"}, "gpt-4.1-mini")
+    with pytest.raises(LimitReached):
+        meter.charge({"input": "again"}, "gpt-4.1-mini")
+    with pytest.raises(PermissionError):
+        ann.spending_by_person(limits.today())
+    with pytest.raises(PermissionError):
+        ann.reset_spending(limits.today(), "ann@example.com")
+    [row] = root.spending_by_person(limits.today())
+    assert row["person"] == "ann@example.com" and row["turns"] == 1
+    assert root.reset_spending(limits.today(), "ann@example.com") == 1
+    meter.charge({"input": "again"}, "gpt-4.1-mini")  # counted afresh
+
+
+def test_the_sidebar_line_says_where_a_person_stands(store):
+    noon = datetime.datetime.combine(datetime.datetime.now(datetime.UTC).date(), datetime.time(12), datetime.UTC)
+    meter = limits.Meter(store, "ann", limits.Limits(person_turns=20, person_cost=2.0, daily_turns=100))
+    meter.charge({"input": "hi"}, "no-such-model")
+    assert limits.standing(meter, noon) == "Today: 1 of 20 turns · $0.00 of $2.00 · resets in 12 h 0 min"
+    only_daily = limits.Meter(store, "bob", limits.Limits(daily_turns=100))
+    assert limits.standing(only_daily, noon) == "Today: 1 turns on this deployment · resets in 12 h 0 min"
+
+
+def test_an_admin_sees_todays_spending_per_person_on_usage_and_lifts_a_count(upstream, db_path, monkeypatch, log):
+    from tests.test_access import sign_in_app, signed_in
+
+    root = "root@example.net"
+    secrets = {"allowed": ["*"], "admins": [root], "limits": {"person_turns": 5}}
+    limits.Meter(log, "ann@example.com", limits.Limits(person_turns=5)).charge({"input": "hi"}, "gpt-4.1-mini")
+    at = sign_in_app(monkeypatch, upstream, user=signed_in(root), **secrets)
+    at.switch_page("app_pages/usage.py").run()
+    assert not at.exception, at.exception
+    [table] = [d.value for d in at.dataframe if "person" in d.value.columns]
+    assert list(table.person) == ["ann@example.com"] and list(table.turns) == [1]
+    at.selectbox(key="usage_who").set_value("ann@example.com").run()
+    at.button(key="usage_reset").click().run()
+    assert any("Lifted 1 requests" in s.value for s in at.success)
+    assert log.spent("ann@example.com", limits.today())["person_turns"] == 0
+    # Someone else signed in sees no one's spending.
+    ann = sign_in_app(monkeypatch, upstream, user=signed_in("ann@example.com"), **secrets)
+    ann.switch_page("app_pages/usage.py").run()
+    assert not ann.exception and not [d for d in ann.dataframe if "person" in d.value.columns]
+    assert any(c.value.startswith("Today: 0 of 5 turns") for c in ann.sidebar.caption)
