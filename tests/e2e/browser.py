@@ -43,3 +43,13 @@ def chat_message(page, text: str):
     """The chat message holding `text`. When a reply finishes, the rerun that draws it from the log
     can briefly sit beside the streamed copy still on the page; the newest is the one that stays."""
     return page.get_by_test_id("stChatMessage").filter(has_text=text).last
+
+
+def pick(page, label: str, option: str) -> None:
+    """Choose `option` in the Streamlit selectbox labelled `label`: open the box, click the option."""
+    box = page.get_by_role("combobox", name=label, exact=True)
+    box.scroll_into_view_if_needed()
+    box.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    expect(page.get_by_role("listbox")).to_have_count(0)
+    wait_for_app(page)

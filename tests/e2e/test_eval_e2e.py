@@ -13,21 +13,11 @@ from playwright.sync_api import expect
 
 from playground.assistant import AssistantConfig, Variable
 from tests.app_process import wait_for_app
-from tests.e2e.browser import commit
+from tests.e2e.browser import commit, pick
 
 # The first case names its city through a variable: v1 declares it (so the input is filled), v2 does not
 # (so `{{city}}` stays as typed). The regex looks for "Paris": v1 passes both cases, v2 only the second.
 CASES = "input,expected,city\nTrip to {{city}},Paris,Paris\nParis in spring,Paris,Rome\n"
-
-
-def pick(page, label: str, option: str) -> None:
-    """Choose `option` in the selectbox labelled `label`."""
-    box = page.get_by_role("combobox", name=label, exact=True)
-    box.scroll_into_view_if_needed()
-    box.click()
-    page.get_by_role("option", name=option, exact=True).click()
-    expect(page.get_by_role("listbox")).to_have_count(0)
-    wait_for_app(page)
 
 
 def run_finished(log_store, set_id: int, runs: int, timeout: float = 60.0) -> dict:

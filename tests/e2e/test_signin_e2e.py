@@ -28,7 +28,7 @@ from playwright.sync_api import expect
 from playground import access
 from playground.assistant import AssistantConfig
 from playground.store import Store
-from tests.app_process import free_port, streamlit_server, wait_for_app
+from tests.app_process import free_port, stop, streamlit_server, wait_for_app
 from tests.e2e.conftest import E2E_KEY
 
 ANN = "ann@example.com"  # on the allow-list by address
@@ -79,12 +79,7 @@ def provider(tmp_path_factory):
             assert r.status == 204
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @pytest.fixture(scope="module")

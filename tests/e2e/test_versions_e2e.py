@@ -3,19 +3,9 @@
 from playwright.sync_api import expect
 
 from tests.app_process import wait_for_app
-from tests.e2e.browser import commit, create, new_assistant
+from tests.e2e.browser import commit, create, new_assistant, pick
 
 NAME = "Diff bot"
-
-
-def pick(page, label: str, option: str) -> None:
-    """Choose `option` in the Streamlit selectbox labelled `label`: open the box, click the option."""
-    box = page.get_by_role("combobox", name=label, exact=True)
-    box.scroll_into_view_if_needed()
-    box.click()
-    page.get_by_role("option", name=option, exact=True).click()
-    expect(page.get_by_role("listbox")).to_have_count(0)
-    wait_for_app(page)
 
 
 def test_diff_restore_and_open_in_playground(app, upstream, log_store):
