@@ -1,10 +1,11 @@
-"""Test sets and replays: run the same inputs on any version and compare the outputs with a baseline.
+"""Test sets and replay comparisons: build a set of inputs, and read a run's results beside a baseline.
 
 A test set is a named list of inputs, saved from the user turns of one or more conversations or
 written by hand. `separate` sets run each input on a thread of its own (independent cases);
 `conversation` sets send each source conversation's inputs in order on one thread, re-running the
-real conversations. Every replay and each result are kept in the log, and every turn is an ordinary
-logged turn; results carry tokens and model, so each row and each replay has an estimated cost.
+real conversations. Running a set is `playground.evaluation`'s (`evaluation.start`); every run (a
+"replay" in the log) and each case's result are kept, with tokens and model. Here each result and
+each run gets an estimated cost and totals, and a run is compared with a baseline row by row.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from __future__ import annotations
 import difflib
 import math
 import statistics
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
-from playground import turn, usage
-from playground.backend import Backend
-from playground.store import Store, Thread, Version
+from playground import usage
+from playground.store import Store
 
 MODES = ("separate", "conversation")
 
@@ -80,62 +80,6 @@ def save(
     if sources is not None and len(set(sources)) == 1:
         source_thread_id = sources[0]
     return store.create_test_set(name.strip(), inputs, mode, source_thread_id, sources=sources)
-
-
-def run(
-    store: Store,
-    backend: Callable[[], Backend],
-    set_id: int,
-    version: Version,
-    secrets: tuple[str, ...] = (),
-) -> Iterator[dict[str, Any]]:
-    """Replay the set on `version`, yielding each case's result as it is logged.
-
-    If the consumer stops early, the replay is marked `stopped` with the results so far kept.
-    """
-    test_set = store.get_test_set(set_id)
-    if test_set is None:
-        raise LookupError(f"No test set {set_id}.")
-    cases = store.test_cases(set_id)
-    replay_id = store.start_replay(set_id, version.id)
-    # In conversation mode the inputs of one source conversation share a thread, in order.
-    shared: dict[int | None, Thread] = {}
-    status = "stopped"
-    try:
-        for case in cases:
-            if test_set["mode"] == "conversation":
-                source = case.get("source_thread_id")
-                if source not in shared:
-                    shared[source] = store.create_thread(version.assistant_id, kind="replay")
-                thread = shared[source]
-            else:
-                thread = store.create_thread(version.assistant_id, kind="replay")
-            t = turn.start(store, backend(), thread.id, version, case["input"], secrets=secrets)
-            try:
-                for _ in t.events():
-                    pass
-            finally:
-                t.close()
-            done = t.result
-            assert done is not None
-            run_row = store.get_run(done.run_id)
-            result = {
-                "thread_id": thread.id,
-                "run_id": done.run_id,
-                "output": done.text,
-                "status": done.status,
-                "total_tokens": run_row.total_tokens if run_row else None,
-                "input_tokens": run_row.input_tokens if run_row else None,
-                "output_tokens": run_row.output_tokens if run_row else None,
-                "model": run_row.model if run_row else version.config.model,
-                "latency_ms": run_row.latency_ms if run_row else None,
-                "error": done.problem.message if done.problem else None,
-            }
-            store.add_replay_result(replay_id, case["id"], **result)
-            yield {"replay_id": replay_id, "position": case["position"], "input": case["input"], **result}
-        status = "completed"
-    finally:
-        store.finish_replay(replay_id, status)
 
 
 def row_cost(row: dict[str, Any], prices: dict[str, usage.Price]) -> float | None:

@@ -11,7 +11,7 @@ import io
 
 import pytest
 
-from playground import export, replay
+from playground import evaluation, export, replay
 from playground.assistant import AssistantConfig
 from playground.backend import ResponsesBackend
 from playground.client import make_client
@@ -40,6 +40,15 @@ def _assert_inert(rows: list[dict[str, str]]) -> None:
             assert not (cell or "").startswith(TRIGGERS), f"{column} would run as a formula: {cell!r}"
 
 
+def _run(store, upstream, key, set_id: int, version) -> int:
+    """Run the set to its end, one case at a time (the scripted replies answer the cases in order); its id."""
+    ev = evaluation.start(
+        store, lambda: ResponsesBackend(make_client(key, upstream.base_url)), set_id, version, concurrency=1
+    )
+    assert ev.wait(30) and ev.progress().status == "completed"
+    return ev.replay_id
+
+
 def test_conversation_csv_neutralises_formulas_and_reads_back_exactly(store, version):
     thread = store.create_thread(version.assistant_id, title="=cmd|' /C calc'!A0")
     texts = FORMULAS + UNTOUCHED
@@ -65,12 +74,11 @@ def test_replay_csv_neutralises_formulas_and_reads_back_exactly(store, upstream,
     inputs = ["=1+1", "@SUM(A1)"]
     set_id = replay.save(store, "Formulas", inputs)
     upstream.script({"text": "+cmd|' /C calc'!A0"}, {"text": "-1"})
-    results = list(replay.run(store, lambda: ResponsesBackend(make_client(key, upstream.base_url)), set_id, v))
-    this = results[0]["replay_id"]
+    this = _run(store, upstream, key, set_id, v)
     upstream.script({"text": "-2"}, {"text": "-1"})
-    base = list(replay.run(store, lambda: ResponsesBackend(make_client(key, upstream.base_url)), set_id, v))
+    base = _run(store, upstream, key, set_id, v)
 
-    written = export.replay_csv(store, this, base[0]["replay_id"])
+    written = export.replay_csv(store, this, base)
     cells = _cells(written)
     _assert_inert(cells)
     assert cells[0]["version"] == "'=HYPERLINK(1) v1"

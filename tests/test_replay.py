@@ -1,4 +1,8 @@
-"""Test sets and replays through the real SDK: results kept, compared with a baseline row by row."""
+"""Test sets and replays through the real SDK: results kept, compared with a baseline row by row.
+
+Sets run through `evaluation.start` one case at a time (concurrency 1), so scripted replies answer the
+cases in order.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import statistics
 
 import pytest
 
-from playground import export, replay, usage
+from playground import evaluation, export, replay, usage
 from playground.assistant import AssistantConfig
 from playground.backend import ResponsesBackend
 from playground.client import ApiKey, make_client
@@ -18,6 +22,14 @@ from tests.conftest import TEST_KEY
 @pytest.fixture
 def backend_factory(upstream):
     return lambda: ResponsesBackend(make_client(ApiKey(TEST_KEY, "environment"), upstream.base_url))
+
+
+def run_set(store, backend_factory, set_id, version) -> tuple[int, list[dict]]:
+    """Run the set on `version` to its end, one case at a time: the run's id and its results, in case order."""
+    ev = evaluation.start(store, backend_factory, set_id, version, concurrency=1)
+    assert ev.wait(30), "the run never finished"
+    assert ev.progress().status == "completed" and ev.error is None
+    return ev.replay_id, store.replay_results(ev.replay_id)
 
 
 def test_parse_and_check_inputs():
@@ -37,14 +49,14 @@ def test_a_set_from_a_conversation_replays_on_two_versions_with_a_diff(store, up
     assert inputs == ["What is 2+2?", "And 3+3?"]
     set_id = replay.save(store, "Maths", inputs, mode="separate", source_thread_id=source.id)
 
-    baseline = list(replay.run(store, backend_factory, set_id, v1))
+    baseline_id, baseline = run_set(store, backend_factory, set_id, v1)
     assert [r["output"] for r in baseline] == ["Echo: What is 2+2?", "Echo: And 3+3?"]
     assert len({r["thread_id"] for r in baseline}) == 2  # separate: one thread per input
 
     v2, _ = store.save_version(a.id, AssistantConfig(name="R", instructions="v2"))
     upstream.script({"text": "Four."}, {"text": "Echo: And 3+3?"})
-    second = list(replay.run(store, backend_factory, set_id, v2))
-    rows = replay.compare_rows(store, second[0]["replay_id"], baseline[0]["replay_id"])
+    second_id, _ = run_set(store, backend_factory, set_id, v2)
+    rows = replay.compare_rows(store, second_id, baseline_id)
     pairs = [(r["output"], r["baseline output"]) for r in rows]
     assert pairs == [("Four.", "Echo: What is 2+2?"), ("Echo: And 3+3?",) * 2]
     assert rows[0]["similarity"] < 1 and rows[1]["similarity"] == 1.0
@@ -58,23 +70,10 @@ def test_conversation_mode_runs_the_inputs_in_order_on_one_thread(store, upstrea
     a = store.create_assistant()
     v, _ = store.save_version(a.id, AssistantConfig(name="C"))
     set_id = replay.save(store, "Chat", ["hi", "and then?"], mode="conversation")
-    results = list(replay.run(store, backend_factory, set_id, v))
+    _, results = run_set(store, backend_factory, set_id, v)
     assert len({r["thread_id"] for r in results}) == 1
     messages = store.list_messages(results[0]["thread_id"])
     assert [m.content for m in messages] == ["hi", "Echo: hi", "and then?", "Echo: and then?"]
-
-
-def test_failures_are_results_and_stopping_early_is_recorded(store, upstream, backend_factory):
-    a = store.create_assistant()
-    v, _ = store.save_version(a.id, AssistantConfig(name="F"))
-    set_id = replay.save(store, "F", ["one", "two", "three"])
-    upstream.script({"status": 400, "error": {"message": "nope", "param": "input"}})
-    stream = replay.run(store, backend_factory, set_id, v)
-    first = next(stream)
-    assert first["status"] == "failed" and "nope" in first["error"]
-    stream.close()
-    [r] = store.list_replays(set_id)
-    assert r["status"] == "stopped" and len(store.replay_results(r["id"])) == 1
 
 
 def test_bad_sets_are_refused(store):
@@ -95,13 +94,12 @@ def test_results_carry_tokens_and_cost_beside_the_baseline_with_totals(store, up
         {"text": "A1", "usage": {"input_tokens": 1000, "output_tokens": 200}, "ttft": 0.01},
         {"text": "A2", "usage": {"input_tokens": 3000, "output_tokens": 100}, "ttft": 0.03},
     )
-    base = list(replay.run(store, backend_factory, set_id, v1))
+    base_id, base = run_set(store, backend_factory, set_id, v1)
     upstream.script(
         {"text": "B1", "usage": {"input_tokens": 1000, "output_tokens": 400}},
         {"status": 400, "error": {"message": "nope", "param": "input"}},
     )
-    this = list(replay.run(store, backend_factory, set_id, v2))
-    base_id, this_id = base[0]["replay_id"], this[0]["replay_id"]
+    this_id, this = run_set(store, backend_factory, set_id, v2)
     # The tokens a row shows are the run's, as the real SDK reported them.
     for result in base + this:
         run = store.get_run(result["run_id"])
@@ -140,10 +138,10 @@ def test_an_unpriced_model_makes_the_total_no_price_not_an_undercount(store, ups
     a = store.create_assistant()
     v, _ = store.save_version(a.id, AssistantConfig(name="U", model="my-local-model"))
     set_id = replay.save(store, "U", ["x"])
-    [result] = list(replay.run(store, backend_factory, set_id, v))
-    totals = replay.totals(store, result["replay_id"], usage.load_prices())
+    replay_id, _ = run_set(store, backend_factory, set_id, v)
+    totals = replay.totals(store, replay_id, usage.load_prices())
     assert totals["estimated cost"] is None and totals["total tokens"] > 0
-    row = next(iter(csv.DictReader(io.StringIO(export.replay_csv(store, result["replay_id"])))))
+    row = next(iter(csv.DictReader(io.StringIO(export.replay_csv(store, replay_id)))))
     assert row["cost"] == "" and "baseline output" not in row  # blank is "no price", never 0
 
 
@@ -160,7 +158,7 @@ def test_a_set_from_several_conversations_replays_each_in_order_on_its_own_threa
     set_id = replay.save(store, "Two chats", inputs, mode="conversation", sources=sources)
     [listed] = store.list_test_sets()
     assert (listed["cases"], listed["sources"], listed["source_thread_id"]) == (5, 2, None)
-    results = list(replay.run(store, backend_factory, set_id, v))
+    _, results = run_set(store, backend_factory, set_id, v)
     threads = [r["thread_id"] for r in results]
     assert threads[0] == threads[1] != threads[2] == threads[3] == threads[4]
     assert [m.content for m in store.list_messages(threads[2])] == [
@@ -168,17 +166,18 @@ def test_a_set_from_several_conversations_replays_each_in_order_on_its_own_threa
     ]  # fmt: skip
     # The same inputs as separate cases: a thread each.
     separate = replay.save(store, "Apart", inputs, mode="separate", sources=sources)
-    assert len({r["thread_id"] for r in replay.run(store, backend_factory, separate, v)}) == 5
+    _, apart = run_set(store, backend_factory, separate, v)
+    assert len({r["thread_id"] for r in apart}) == 5
 
 
 def test_a_results_cost_survives_deleting_the_thread_it_ran_on(store, upstream, backend_factory):
     a = store.create_assistant()
     v, _ = store.save_version(a.id, AssistantConfig(name="D"))
     set_id = replay.save(store, "D", ["x"])
-    [result] = list(replay.run(store, backend_factory, set_id, v))
-    before = replay.compare_rows(store, result["replay_id"])
+    replay_id, [result] = run_set(store, backend_factory, set_id, v)
+    before = replay.compare_rows(store, replay_id)
     store.delete_thread(result["thread_id"])
-    after = replay.compare_rows(store, result["replay_id"])
+    after = replay.compare_rows(store, replay_id)
     assert after == before and after[0]["cost"] > 0
 
 
@@ -186,10 +185,10 @@ def test_results_logged_before_migration_8_read_their_tokens_from_the_run(store,
     a = store.create_assistant()
     v, _ = store.save_version(a.id, AssistantConfig(name="Old"))
     set_id = replay.save(store, "Old", ["x"])
-    [result] = list(replay.run(store, backend_factory, set_id, v))
+    replay_id, [result] = run_set(store, backend_factory, set_id, v)
     with store.write() as db:  # as an older app wrote it: no token split, no model
         db.execute("UPDATE replay_results SET input_tokens = NULL, output_tokens = NULL, model = NULL")
-    [row] = store.replay_results(result["replay_id"])
+    [row] = store.replay_results(replay_id)
     run = store.get_run(result["run_id"])
     assert (row["input_tokens"], row["output_tokens"], row["model"]) == (run.input_tokens, run.output_tokens, run.model)
 
@@ -203,12 +202,12 @@ def test_a_result_without_reported_usage_is_unknown_in_the_totals_not_zero(store
         {"chunks": ["Half", " of", " it"], "cut_after": 1},  # cut: the server never said what it used
         {"status": 400, "error": {"message": "nope", "param": "input"}},  # refused: nothing used
     )
-    results = list(replay.run(store, backend_factory, set_id, v1))
+    replay_id, _ = run_set(store, backend_factory, set_id, v1)
     prices = usage.load_prices()
-    rows = replay.compare_rows(store, results[0]["replay_id"], None, prices)
+    rows = replay.compare_rows(store, replay_id, None, prices)
     assert [r["status"] for r in rows] == ["completed", "incomplete", "failed"]
     assert rows[1]["cost"] is None and rows[2]["cost"] == 0.0
-    totals = replay.totals(store, results[0]["replay_id"], prices)
+    totals = replay.totals(store, replay_id, prices)
     assert totals["usage unknown"] == 1
     assert totals["tally"].tokens_text == "1,200 + 1 run unknown"
     assert totals["tally"].cost_text.endswith("+ 1 run unknown") and totals["tally"].cost_text.startswith("$")
