@@ -14,6 +14,7 @@ import streamlit as st
 
 from app_pages._common import guarded_write
 from app_pages._files import code_files, file_search_files
+from app_pages._sharing import read_only_line
 from app_pages._typing import typing_area
 from playground import editor, markup, provider
 from playground.assistant import (
@@ -61,7 +62,13 @@ def config_panel(models: dict[str, str | None], models_problem: str | None) -> N
 
     A section whose edit changes what another section shows (an error message there, or whether
     reasoning effort applies) asks for one full rerun, so the panel never shows stale messages.
+
+    Someone else's shared assistant (`shared_owner`, set by the page) gets a read-only summary of its
+    latest version instead: no field to edit, so nothing writes to its draft.
     """
+    if ss.get("shared_owner"):
+        shared_panel(ss.conn.store, ss.shared_owner)
+        return
     ss.panel_view = panel_view()
     # Save and its status come first, so Create/Update never sits below the fold.
     actions(ss.conn.store)
@@ -466,8 +473,12 @@ def commit(note: str = "", *, redraw: bool = True) -> Version | None:
 
     Called by sending, after the panel is drawn: `redraw` updates the save status line in place, as
     a reply drawn without a rerun would leave it saying "Draft saved" beside the new version.
+    Someone else's shared assistant is run as its owner left it: its latest version (None: it has
+    none yet), with nothing written.
     """
     store: Store = ss.conn.store
+    if ss.get("shared_owner"):
+        return store.latest_version(ss.assistant_id)
     latest = store.latest_version(ss.assistant_id)
     version, _ = editor.commit(store, ss.assistant_id, editor.from_state(ss), note=typed_note() or note)
     ss.draft_saved_at = time.time()
@@ -481,6 +492,8 @@ def commit(note: str = "", *, redraw: bool = True) -> Version | None:
 
 
 def save_version() -> None:
+    if ss.get("shared_owner"):  # no Create/Update is drawn for someone else's assistant
+        return
     try:
         version = commit(redraw=False)  # a callback: the run after it draws the line
     except LogError as exc:
@@ -525,3 +538,74 @@ def save_status_line() -> None:
             "Create/Update, or by sending a message with a changed draft (so every reply is stamped "
             "with its version). The note goes into the next version.",
         )
+
+
+# -- someone else's shared assistant ------------------------------------------------------------
+
+
+def shared_panel(store: Store, owner: str) -> None:
+    """Someone else's shared assistant, read-only: who shared it, Clone, and its latest version as a summary.
+    Read from the log on every run, so a version its owner saves meanwhile is what is shown (and run)."""
+    latest = store.latest_version(ss.assistant_id)
+    left, right = st.columns([1, 1])
+    left.button(
+        "Clone",
+        type="primary",
+        key="clone_shared",
+        icon=":material/content_copy:",
+        width="stretch",
+        on_click=clone_shared,
+        disabled=latest is None or store.read_only,
+        help="A copy of your own, from its latest version, to change as you like.",
+    )
+    if right.button("Back to assistants", key="back", icon=":material/arrow_back:", width="stretch"):
+        st.switch_page("app_pages/assistants.py")
+    st.info(read_only_line(owner), icon=":material/group:")
+    if error := ss.pop("clone_error", None):
+        st.error(markup.literal(error), icon=":material/error:")
+    if latest is None:
+        st.caption("It has no version yet: its owner has not pressed Create.")
+        return
+    config = latest.config
+    with st.container(border=True, key="config"):
+        st.caption(f"v{latest.number} · the version your messages run")
+        st.markdown(f"**{markup.literal(config.name or 'Untitled')}**")
+        if config.description:
+            st.caption(markup.literal(config.description))
+        st.markdown("**Instructions**")
+        if config.instructions:
+            st.code(config.instructions, language=None, wrap_lines=True)  # a code block: shown as written
+        else:
+            st.caption("None.")
+        st.markdown(f"**Model** {markup.code(config.model)}")
+        tools = [
+            name
+            for name, on in (
+                ("file search", config.file_search.enabled),
+                ("code interpreter", config.code_interpreter.enabled),
+                (f"{len(config.functions)} function(s)", bool(config.functions)),
+            )
+            if on
+        ]
+        st.markdown(f"**Tools** {', '.join(tools) if tools else 'none'}")
+        if config.variables:
+            st.markdown("**Variables**")
+            st.dataframe(
+                pd.DataFrame(editor.variables_to_rows(config.variables), columns=["name", "default"]),
+                hide_index=True,
+                width="stretch",
+            )
+        with st.expander("Whole configuration", icon=":material/data_object:"):
+            st.json(config.to_dict(), expanded=True)
+
+
+def clone_shared() -> None:
+    """Callback: a copy of one's own from the shared assistant's latest version, opened in its place."""
+    store: Store = ss.conn.store
+    try:
+        clone = guarded_write(store.clone_assistant, ss.assistant_id)
+    except LookupError:  # unshared meanwhile: the next run opens another assistant
+        ss.clone_error = "This assistant is no longer shared with you."
+        return
+    if clone is not None:
+        ss.assistant_id = clone.id

@@ -1,11 +1,16 @@
-"""Assistants: every assistant in the log with versions, threads, turns, tokens, cost; open, clone, archive."""
+"""Assistants: every assistant in the log with versions, threads, turns, tokens, cost; open, clone, archive.
+
+Signed in, the list holds the person's own assistants and those others shared with everyone let in
+(marked "shared by <owner>"): those they open, chat with and clone; only the owner (or an admin) shares,
+archives or edits one."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from app_pages._common import current, new_assistant_config
+from app_pages._common import current, guarded_write, new_assistant_config
+from app_pages._sharing import mine, shared_by, signed_in, whose
 from playground import export, legacy, markup, usage
 from playground.assistant import display_name
 
@@ -78,6 +83,25 @@ if not assistants:
 prices = usage.current_prices()
 totals = store.usage_by_assistant()
 tz = st.context.timezone
+sharing = signed_in()  # one log per key or session otherwise: nothing is shared there
+
+
+def shared_text(a: dict) -> str:
+    """The shared column: one's own "yes"/"no"; someone else's "shared by <owner>" (an admin sees
+    others' unshared ones too: "no (<owner>)"). Plain text in a dataframe: an email is data."""
+    if a["owner"] == store.owner:
+        return "yes" if a["shared"] else "no"
+    return shared_by(a["owner"]) if a["shared"] else f"no ({a['owner']})"
+
+
+def model_of(a: dict) -> str | None:
+    """The model its owner's draft names; someone else's shows its latest version's (the draft is theirs)."""
+    if a["owner"] == store.owner:
+        return a["model"]
+    latest = store.latest_version(a["id"]) if a["versions"] else None
+    return latest.config.model if latest else None
+
+
 rows = []
 for a in assistants:
     stats = totals.get(a["id"])
@@ -85,7 +109,8 @@ for a in assistants:
     rows.append(
         {
             "name": display_name(a["name"], a["id"]),
-            "model": a["model"] or "—",
+            **({"shared": shared_text(a)} if sharing else {}),
+            "model": model_of(a) or "—",
             "versions": a["versions"],
             "threads": a["threads"],
             "turns": spent.runs,
@@ -113,19 +138,54 @@ st.dataframe(
 
 ids = [a["id"] for a in assistants]
 names = {a["id"]: rows[i]["name"] for i, a in enumerate(assistants)}
+by_id = {a["id"]: a for a in assistants}
+for a in assistants:
+    names[a["id"]] += whose(store, a)  # someone else's: shared with everyone, or (for an admin) not
 picked = st.selectbox("Assistant", ids, format_func=names.get, key="assistants_pick")
-buttons = st.columns(4)
+row = by_id[picked]
+editable = mine(store, row["owner"])  # the owner's, or an admin's: others open, chat with and clone it
+
+
+def share(assistant_id: int, key: str) -> None:
+    """Callback of the sharing switch; refused by the log, the switch goes back to what the log holds."""
+
+    def write() -> bool:
+        store.share_assistant(assistant_id, bool(ss.get(key)))
+        return True
+
+    if guarded_write(write) is None:
+        ss[key] = not ss.get(key)
+
+
+if sharing and editable:
+    # Keyed by what the log says, so the switch follows a change made elsewhere (another tab, an admin).
+    share_key = f"share_{picked}_{int(row['shared'])}"
+    st.toggle(
+        "Share with everyone let in",
+        value=bool(row["shared"]),
+        key=share_key,
+        on_change=share,
+        args=(picked, share_key),
+        disabled=store.read_only,
+        help="Everyone allowed into this app can then open it, chat with it and clone it; only you change it. "
+        "Their conversations with it are theirs: you do not see them.",
+    )
+buttons = st.columns(4 if editable else 3)
 if buttons[0].button("Open in playground", key=f"open_{picked}", icon=":material/open_in_new:", width="stretch"):
     open_in_playground(picked)
 if buttons[1].button("Versions", key=f"versions_{picked}", icon=":material/history:", width="stretch"):
     ss.versions_assistant = picked
     st.switch_page("app_pages/versions.py")
-if buttons[2].button("Clone", key=f"clone_{picked}", icon=":material/content_copy:", width="stretch"):
+# Someone else's is cloned from its latest version (its draft is theirs): none yet, nothing to clone.
+clonable = editable or bool(row["versions"])
+if buttons[2].button(
+    "Clone", key=f"clone_{picked}", icon=":material/content_copy:", width="stretch", disabled=not clonable
+):
     clone = store.clone_assistant(picked)
     ss.assistants_toast = f"Cloned as “{markup.literal(clone.name)}”"  # shown by the next run (see versions.py)
     st.rerun()
-is_archived = next(a["archived_at"] for a in assistants if a["id"] == picked) is not None
-if buttons[3].button(
+is_archived = row["archived_at"] is not None
+if editable and buttons[3].button(
     "Unarchive" if is_archived else "Archive",
     key=f"archive_{picked}",
     icon=":material/unarchive:" if is_archived else ":material/archive:",
@@ -133,4 +193,9 @@ if buttons[3].button(
 ):
     store.archive_assistant(picked, archived=not is_archived)
     st.rerun()
-st.caption("Archiving hides an assistant from the lists; its versions and conversations stay in the log.")
+if editable:
+    st.caption("Archiving hides an assistant from the lists; its versions and conversations stay in the log.")
+else:
+    st.caption(
+        f"Shared by {markup.literal(row['owner'])}: open it to chat with its latest version, or clone it to change it."
+    )

@@ -18,6 +18,7 @@ from app_pages._common import (
 )
 from app_pages._panel import commit, config_panel
 from app_pages._place import place_box
+from app_pages._sharing import mine, whose
 from playground import editor, markup, turn, worker
 from playground.errors import LogError
 from playground.store import Store
@@ -30,9 +31,16 @@ ss = st.session_state
 
 
 def load_assistant(store: Store, assistant_id: int) -> None:
-    """Show an assistant's draft in the panel and resume its latest thread."""
-    draft = store.get_draft(assistant_id)
-    config = draft[0] if draft else editor.from_state({})
+    """Show an assistant's draft in the panel and resume its latest thread. Someone else's shared
+    assistant shows its latest version instead: its draft is its owner's alone (the store refuses it)."""
+    assistant = store.get_assistant(assistant_id)
+    if assistant is not None and not mine(store, assistant.owner):
+        latest = store.latest_version(assistant_id)
+        draft = None
+        config = latest.config if latest else editor.from_state({})
+    else:
+        draft = store.get_draft(assistant_id)
+        config = draft[0] if draft else editor.from_state({})
     for key in [k for k in ss if str(k).startswith("cfg.")]:
         del ss[key]
     ss.update(editor.to_state(config))
@@ -50,9 +58,15 @@ def choose_assistant(store: Store) -> int:
         wanted = int(wanted) if wanted else None
     except ValueError:
         wanted = None
-    if wanted is None or store.get_assistant(wanted) is None:
-        existing = store.list_assistants()
+    assistant = store.get_assistant(wanted) if wanted is not None else None
+    if assistant is None:
+        # One's own, newest first: someone else's shared assistant is opened on purpose, not by default.
+        existing = [a for a in store.list_assistants() if a["owner"] == store.owner]
         wanted = existing[0]["id"] if existing else store.create_assistant(new_assistant_config(current())).id
+        assistant = store.get_assistant(wanted)
+    # Someone else's shared assistant (its owner's email), read on every run: the panel shows its latest
+    # version read-only and nothing on this page writes to it. None: this session may change it.
+    ss.shared_owner = None if assistant is None or mine(store, assistant.owner) else assistant.owner
     if ss.get("loaded_assistant") == wanted and "cfg.name" not in ss:
         # Streamlit drops widget state while another page is shown: refill the panel from the draft.
         keep = ss.get("thread_id")
@@ -87,6 +101,8 @@ def sidebar(conn: Connection, assistant_id: int) -> None:
         assistants = store.list_assistants()
         ids = [a["id"] for a in assistants]
         names = assistant_names(assistants)
+        for a in assistants:
+            names[a["id"]] += whose(store, a)  # an option is plain text, never markdown
         picked = st.selectbox(
             "Assistant", ids, index=ids.index(assistant_id), format_func=names.get, label_visibility="collapsed"
         )
@@ -341,12 +357,16 @@ def send(conn: Connection, text: str, *, in_place: bool = True) -> None:
     store = conn.store
     try:
         version = commit()
+        shared = ss.get("shared_owner") is not None  # someone else's: nothing is written to their assistant
         if version is None:
-            # Refused before any request: the text is kept in the log until it can be sent.
-            store.set_unsent(ss.assistant_id, text)
+            # Refused before any request: the text is kept in the log until it can be sent (one's own
+            # assistant; someone else's has no version to run yet, and its draft is not this person's).
+            if not shared:
+                store.set_unsent(ss.assistant_id, text)
             ss.pop(held_key(), None)
             st.rerun()
-        store.set_unsent(ss.assistant_id, None)
+        if not shared:
+            store.set_unsent(ss.assistant_id, None)
         fresh = not ss.get("thread_id")  # a new thread must reach the sidebar's list: that takes a rerun
         if fresh:
             ss.thread_id = store.create_thread(ss.assistant_id).id
@@ -393,7 +413,8 @@ def unsent_message(store: Store) -> bool:
     """A message not sent yet, kept until it is sent or dropped: in the log when the configuration had
     problems, in this browser session when the log itself could not take it (read-only, locked, full)."""
     held = ss.get(held_key())
-    text = held or store.get_unsent(ss.assistant_id)
+    # Someone else's assistant keeps no unsent text in the log (its draft row is its owner's).
+    text = held or (None if ss.get("shared_owner") else store.get_unsent(ss.assistant_id))
     if not text:
         return False
     with st.container(border=True, key="unsent"):
@@ -420,6 +441,8 @@ def _keep_unsent() -> None:
     if ss.get(held_key()):
         ss[held_key()] = ss.get(unsent_key()) or ""
         return
+    if ss.get("shared_owner"):
+        return
     guarded_write(ss.conn.store.set_unsent, ss.assistant_id, ss.get(unsent_key()) or None)
 
 
@@ -428,7 +451,7 @@ def _ask_send_unsent() -> None:
 
 
 def _discard_unsent() -> None:
-    if ss.pop(held_key(), None) is None:
+    if ss.pop(held_key(), None) is None and not ss.get("shared_owner"):
         guarded_write(ss.conn.store.set_unsent, ss.assistant_id, None)
     ss.pop(unsent_key(), None)
 
@@ -470,8 +493,12 @@ def chat(conn: Connection) -> None:
         waiting = pending_calls(conn, ss.get("thread_id")) if conn.key and live is None else False
     if conn.key is None:
         setup_panel()
+    # Someone else's shared assistant runs its latest version; with none yet there is nothing to run.
+    versionless = ss.get("shared_owner") is not None and store.latest_version(ss.assistant_id) is None
     if store.read_only:
         placeholder = "The log is read-only: nothing can be sent or saved"
+    elif versionless:
+        placeholder = "This shared assistant has no version yet: nothing to chat with"
     elif live is not None:
         placeholder = "A reply is being written: wait for it, or press Stop"
     elif waiting:
@@ -483,7 +510,7 @@ def chat(conn: Connection) -> None:
     prompt = st.chat_input(
         placeholder,
         key="prompt",
-        disabled=conn.key is None or waiting or store.read_only or live is not None,
+        disabled=conn.key is None or waiting or store.read_only or live is not None or versionless,
         submit_mode="disable",
     )
     resend = ss.pop("sending_unsent", None)

@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._common import assistant_names, current, guarded_write, setup_panel
+from app_pages._sharing import mine, whose
 from playground import cases, editor, evaluation, markup, replay, results, usage
 from playground.errors import LogError
 from playground.graders import GraderError
@@ -595,13 +596,17 @@ if not assistants:
     st.info("Save a version of an assistant to run this set on it.", icon=":material/info:")
 else:
     names = assistant_names(assistants)
+    owners = {a["id"]: a["owner"] for a in assistants}
+    for a in assistants:
+        names[a["id"]] += whose(store, a)  # an option is plain text, never markdown
     if ss.get("ts_assistant") not in names:
         ss.pop("ts_assistant", None)
     left, mid, right = st.columns([2, 2, 1], vertical_alignment="bottom")
     assistant_id = left.selectbox("Assistant", list(names), format_func=names.get, key="ts_assistant")
     versions = {v.id: v for v in store.list_versions(assistant_id)}
     latest = next(iter(versions.values()))
-    draft = store.get_draft(assistant_id)
+    # Someone else's shared assistant runs its versions only: its draft is its owner's (the store refuses it).
+    draft = store.get_draft(assistant_id) if mine(store, owners[assistant_id]) else None
     changed = draft is not None and draft[0].to_json() != latest.config.to_json()
     options = ([DRAFT] if changed else []) + list(versions)
     if ss.get("ts_version") not in options:
