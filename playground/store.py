@@ -920,16 +920,27 @@ class Store:
                    (SELECT COUNT(*) FROM assistant_versions v WHERE v.assistant_id = a.id) AS versions,
                    (SELECT COUNT(*) FROM threads t WHERE t.assistant_id = a.id AND {threads}) AS threads,
                    (SELECT MAX(t.updated_at) FROM threads t WHERE t.assistant_id = a.id AND {threads}) AS last_used,
-                   (SELECT json_extract(d.config, '$.model') FROM drafts d
-                     WHERE d.assistant_id = a.id) AS model
+                   CASE WHEN {mine_only} THEN (SELECT json_extract(d.config, '$.model') FROM drafts d
+                     WHERE d.assistant_id = a.id)
+                   ELSE (SELECT json_extract(v.config, '$.model') FROM assistant_versions v
+                     WHERE v.assistant_id = a.id ORDER BY v.number DESC LIMIT 1) END AS model,
+                   CASE WHEN {mine_only} THEN NULL
+                   ELSE (SELECT json_extract(v.config, '$.name') FROM assistant_versions v
+                     WHERE v.assistant_id = a.id ORDER BY v.number DESC LIMIT 1) END AS published_name
             FROM assistants a WHERE {mine} {archived}
             ORDER BY COALESCE(last_used, a.updated_at) DESC, a.id DESC
         """
         mine, params = self._visible("a")
+        mine_only, _ = self._mine("a")
         threads, _ = self._threads_mine()
-        sql = sql.format(mine=mine, threads=threads, archived="" if include_archived else "AND a.archived_at IS NULL")
+        archived = "" if include_archived else "AND a.archived_at IS NULL"
+        sql = sql.format(mine=mine, mine_only=mine_only, threads=threads, archived=archived)
         with self.db() as db:
-            return [dict(r) for r in db.rows(sql, params)]
+            rows = db.rows(sql, params)
+        for row in rows:  # someone else's: its name as published (the latest version's), not their draft's
+            if (published := row.pop("published_name")) is not None:
+                row["name"] = published
+        return rows
 
     def archive_assistant(self, assistant_id: int, archived: bool = True) -> None:
         """Hide an assistant from the lists (its versions and threads stay in the log)."""
@@ -953,6 +964,8 @@ class Store:
         """A new assistant from this one's latest version (or its draft, of one's own), named "… (copy)".
         One shared with this owner is cloned from its latest version: its draft is its owner's."""
         latest = self.latest_version(assistant_id)
+        if latest is None and not self._is_own(assistant_id):
+            raise ValueError("It has no saved version yet: its owner's draft is theirs, so there is nothing to clone.")
         draft = None if latest else self.get_draft(assistant_id)
         source = latest.config if latest else (draft[0] if draft else AssistantConfig())
         config = AssistantConfig.from_dict(source.to_dict())
@@ -970,6 +983,11 @@ class Store:
         if self.admin:
             return ":owner IS NOT NULL", {"owner": self.owner}  # true, and the parameter stays in use
         return f"{whose or alias + '.owner'} = :owner", {"owner": self.owner}
+
+    def _is_own(self, assistant_id: int) -> bool:
+        """Whether this owner may change the assistant (theirs, or an admin), not only see it."""
+        with self.db() as db:
+            return self._owns(db, "assistant", assistant_id)
 
     def _threads_mine(self, thread: str = "t", assistant: str = "a") -> tuple[str, dict[str, Any]]:
         """ "This owner's threads": those they made, on their own assistants or on one shared with them;

@@ -104,3 +104,22 @@ def test_what_was_made_before_sign_in_goes_to_the_first_admin_shared(tmp_path):
     assert bob.get_assistant(old.id).owner == "root@example.com"
     assert Store(path, "ann@example.com").get_assistant(person.id).owner == "ann@example.com"
     assert [s["name"] for s in Store(path, "root@example.com").list_test_sets()] == ["regressions"]
+
+
+def test_others_see_a_shared_assistant_as_published_not_its_owners_draft(people):
+    ann, bob, _ = people
+    bot, _ = shared_bot(ann)
+    ann.save_draft(bot.id, AssistantConfig(name="Helpdesk (work in progress)", model="gpt-5-mini"))
+    [theirs] = bob.list_assistants()
+    assert (theirs["name"], theirs["model"]) == ("Helpdesk", "gpt-5")
+    [own] = ann.list_assistants()
+    assert (own["name"], own["model"]) == ("Helpdesk (work in progress)", "gpt-5-mini")
+
+
+def test_a_shared_assistant_with_no_version_cannot_be_cloned_by_others(people):
+    ann, bob, _ = people
+    bare = ann.create_assistant(AssistantConfig(name="Not yet"))
+    ann.share_assistant(bare.id)
+    with pytest.raises(ValueError, match="no saved version"):
+        bob.clone_assistant(bare.id)
+    assert ann.clone_assistant(bare.id).name == "Not yet (copy)"  # its owner clones the draft
