@@ -15,6 +15,7 @@ from typing import Any
 
 import streamlit as st
 
+from app_pages._sharing import whose
 from playground import access, limits, markup, provider, settings
 from playground.assistant import AssistantConfig, display_name
 from playground.backend import ResponsesBackend, Runner
@@ -220,6 +221,7 @@ def setup_panel() -> None:
     )
 
 
-def assistant_names(assistants: list[dict]) -> dict[int, str]:
-    """Assistant id → the name people see (pickers and tables)."""
-    return {a["id"]: display_name(a["name"], a["id"]) for a in assistants}
+def assistant_names(assistants: list[dict], store: Store | None = None) -> dict[int, str]:
+    """Assistant id → the name people see (pickers and tables); with `store`, someone else's is marked
+    ("· shared by ann@example.com"), as plain text."""
+    return {a["id"]: display_name(a["name"], a["id"]) + (whose(store, a) if store else "") for a in assistants}

@@ -25,7 +25,7 @@ assistants = [a for a in store.list_assistants(include_archived=True) if a["vers
 if not assistants:
     st.info("Save at least one version of an assistant first (Create in the Playground).")
     st.stop()
-names = assistant_names(assistants)
+names = assistant_names(assistants, store)
 ids = list(names)
 default = ss.get("assistant_id") if ss.get("assistant_id") in names else ids[0]
 

@@ -24,7 +24,7 @@ for kind, text in ss.pop("conv_notice", None) or []:
 query = st.text_input("Search messages", key="conv_search", placeholder="Words from any message, e.g. refund policy")
 
 assistants = store.list_assistants(include_archived=True)
-names = assistant_names(assistants)
+names = assistant_names(assistants, store)
 filters = st.columns(4)
 assistant_id = filters[0].selectbox(
     "Assistant", [None, *names], format_func=lambda i: "All" if i is None else names[i], key="conv_assistant"

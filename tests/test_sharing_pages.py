@@ -215,3 +215,12 @@ def test_bob_runs_his_test_set_on_a_shared_assistant_without_its_draft(shared, d
     picker.set_value(bot).run()
     versions = ok(bob).selectbox(key="ts_version")
     assert versions.options == ["v1 · gpt-4.1-mini"]  # no "Draft" of Ann's
+
+
+def test_compare_and_conversations_mark_someone_elses_shared_assistant(shared, deployment):
+    bob = person(BOB)
+    for page, key in (("app_pages/conversations.py", "conv_assistant"), ("app_pages/compare.py", None)):
+        bob.switch_page(page).run()
+        ok(bob)
+        options = [o for s in bob.selectbox if key is None or s.key == key for o in s.options]
+        assert f"Helpdesk · shared by {ANN}" in options, (page, options)
