@@ -73,14 +73,20 @@ def connection() -> Connection:
     visitor = ss.setdefault("visitor", uuid.uuid4().hex[:16])
     # Signed in (the gate put the admitted email there on this run), the person owns the log, whatever key.
     person = ss.get(access.PERSON_STATE)
-    admin = access.is_admin(person, secrets)
+    admin = bool(person) and bool(ss.get(access.ADMIN_STATE))  # the gate's word: listed and verified
     store = Store(settings.db_path(), owner_for(key, visitor, person), admin=admin)
     # What was made before sign-in was turned on becomes the first admin's, its assistants shared.
     first = admin and person == access.first_admin(secrets) and not ss.get("claimed_unsigned")
     if first and not store.read_only and guarded_write(store.claim_unsigned) is not None:
         ss.claimed_unsigned = True
     # Without sign-in a person is a browser session (a reload makes a new one: README says so).
-    meter = limits.meter_for(store, key.source if key else None, person or f"session:{visitor}", secrets)
+    meter = limits.meter_for(
+        store,
+        key.source if key else None,
+        person or f"session:{visitor}",
+        secrets,
+        keyless_server=settings.base_url() is not None and resolve_key(None, secrets) is None,
+    )
     if ss.get("owner") != store.owner:
         previous = ss.get("owner")
         # What the visitor built before connecting becomes theirs under the key (tried again on the next
@@ -201,7 +207,7 @@ def connection_box(conn: Connection) -> None:
         if conn.meter is not None:  # the deployment pays for these turns, within its daily limits
             # A log that cannot be read says so above the page; the count is no reason to say it twice.
             with contextlib.suppress(LogError):
-                st.caption(limits.standing(conn.meter), help="Limits set by whoever deployed this app.")
+                st.caption(markup.literal(limits.standing(conn.meter)), help="Limits set by whoever deployed this app.")
         if st.button("Check connection", icon=":material/network_check:", disabled=conn.key is None):
             _models.clear(conn.key.fingerprint, conn.base_url, conn.key)  # this key's entry only
             models, problem = model_options(conn)

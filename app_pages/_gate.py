@@ -34,6 +34,7 @@ def admit() -> access.Mode:
         _sign_in(configured)
         return configured.mode
     st.session_state.pop(access.PERSON_STATE, None)  # nobody is signed in outside sign-in mode
+    st.session_state.pop(access.ADMIN_STATE, None)
     if configured.mode is access.Mode.OPEN or st.session_state.get(_ADMITTED):
         return configured.mode
     assert configured.password is not None
@@ -64,6 +65,7 @@ def _sign_in(configured: access.Access) -> None:
     user = st.user.to_dict()
     if not user.get("is_logged_in"):  # AppTest's default user says nothing: not signed in either
         ss.pop(access.PERSON_STATE, None)
+        ss.pop(access.ADMIN_STATE, None)
         st.title("Assistant Playground")
         for provider in configured.providers:
             if st.button(
@@ -74,6 +76,7 @@ def _sign_in(configured: access.Access) -> None:
     verdict = access.decide(user, configured)
     if verdict.email is None:
         ss.pop(access.PERSON_STATE, None)
+        ss.pop(access.ADMIN_STATE, None)
         st.title("Assistant Playground")
         st.error(markup.literal(verdict.refusal), icon=":material/block:")
         _sign_out_button()
@@ -81,6 +84,7 @@ def _sign_in(configured: access.Access) -> None:
     if ss.get(access.PERSON_STATE, verdict.email) != verdict.email:
         ss.clear()  # another person in this browser session: nothing of the previous one's stays
     ss[access.PERSON_STATE] = verdict.email
+    ss[access.ADMIN_STATE] = verdict.admin
     with st.sidebar:
         st.caption(f"Signed in as {markup.literal(verdict.email)}")
         _sign_out_button()

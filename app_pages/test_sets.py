@@ -397,7 +397,7 @@ with st.expander(
             rows = read_upload(more)
             store.add_cases(set_id, rows)
         except (cases.CasesError, ValueError) as exc:
-            st.error(f"Nothing imported: {say(exc)}", icon=":material/error:")
+            st.error(f"Nothing imported: {markup.literal(say(exc))}", icon=":material/error:")
         else:
             uploaded(f"ts_more.{set_id}")
             keep_open("ts_cases_open", set_id)
@@ -675,7 +675,7 @@ else:
                 store, conn.backend, set_id, version, concurrency=concurrency, secrets=conn.secrets
             )
         except (LogError, GraderError, ValueError, LookupError) as exc:
-            st.error(f"Not started: {say(exc)}", icon=":material/error:")
+            st.error(f"Not started: {markup.literal(say(exc))}", icon=":material/error:")
         if started is not None:
             keep(started)
             st.rerun()

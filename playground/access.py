@@ -44,6 +44,7 @@ WRONG_PASSWORD = "That password is not right."
 # Where the gate keeps the email of the person it let in for this run (app_pages/_gate.py writes it on
 # every run of a sign-in deployment, app_pages/_common.connection reads it to choose the log's owner).
 PERSON_STATE = "access.person"
+ADMIN_STATE = "access.admin"  # True for this run's person when `decide` found them a verified admin
 
 NOT_ALLOWED = "{email} is not on this app's list of people allowed in: ask whoever runs it to add you."
 NOBODY_ALLOWED = "Nobody is allowed into this app yet: whoever runs it has to list who may come in."
@@ -308,6 +309,9 @@ class Verdict:
 
     email: str | None = None  # lower-cased; set when let in
     refusal: str | None = None  # set when not
+    # On the `admins` list with an email the provider says is verified: admin powers (seeing and deleting
+    # every row) need the provider's word, not only its silence (a self-asserted address would do).
+    admin: bool = False
 
 
 def decide(user: Mapping[str, Any], configured: Access) -> Verdict:
@@ -324,7 +328,7 @@ def decide(user: Mapping[str, Any], configured: Access) -> Verdict:
     if "email_verified" in user and not _verified(user["email_verified"]):
         return Verdict(refusal=NOT_VERIFIED.format(email=email))
     if email in configured.admins or is_allowed(email, configured.allowed):
-        return Verdict(email=email)
+        return Verdict(email=email, admin=email in configured.admins and _verified(user.get("email_verified")))
     if not configured.allowed:
         return Verdict(refusal=NOBODY_ALLOWED)
     return Verdict(refusal=NOT_ALLOWED.format(email=email))

@@ -423,8 +423,12 @@ class _Run:
                 return v
         _refuse(f"The assistant {name!r} has no version {number}.")
 
+    def _own_assistants(self) -> list[dict[str, Any]]:
+        """The log owner's assistants: not one someone shared with everyone (a signed-in deployment's)."""
+        return [a for a in self.store.list_assistants(include_archived=True) if a["owner"] == self.store.owner]
+
     def _assistants_named(self, name: str) -> list[dict[str, Any]]:
-        every = self.store.list_assistants(include_archived=True)
+        every = self._own_assistants()
         named = [a for a in every if (a["name"] or "") == name and name]
         active = [a for a in named if a["archived_at"] is None]
         return active or named
@@ -447,7 +451,7 @@ class _Run:
         text = config.to_json()
         store = self.store
         same: list[Version] = []
-        for a in store.list_assistants(include_archived=True):
+        for a in self._own_assistants():
             same += [v for v in store.list_versions(a["id"]) if v.config.to_json() == text]
         if same:
             found = max(same, key=lambda v: v.id)

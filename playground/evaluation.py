@@ -38,6 +38,7 @@ import queue
 import statistics
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,7 @@ from playground import graders, settings, turn, usage
 from playground.assistant import fill
 from playground.backend import Backend
 from playground.cases import Case, missing_variables
+from playground.client import redact
 from playground.errors import say
 from playground.store import Run, Store, Thread, Version
 
@@ -339,7 +341,8 @@ class Evaluation:
 
     def _fail(self, exc: Exception) -> None:
         sentence = say(exc, *self._secrets)
-        logger.error("evaluation %s failed: %s", self.replay_id, sentence, exc_info=exc)
+        details = redact("".join(traceback.format_exception(exc)), *self._secrets)  # no key in the log
+        logger.error("evaluation %s failed: %s\n%s", self.replay_id, sentence, details)
         with self._lock:
             self.error = self.error or sentence
             self._stopping.set()
@@ -472,10 +475,11 @@ class Evaluation:
                 ensure_ascii=False,
             )
         columns["passed"] = passed
-        if not self._store.add_replay_result(self.replay_id, case["id"], **columns):
-            return  # already there (a resume racing another process): counted once
+        written = self._store.add_replay_result(self.replay_id, case["id"], **columns)
         with self._lock:
-            self._done += 1
+            self._done += 1  # the case has its result either way (written here, or already there)
+            if not written:
+                return  # a resume racing another process: its verdict is counted once, by that one
             self._done_here += 1
             if passed == 1:
                 self._passed += 1

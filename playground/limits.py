@@ -144,16 +144,24 @@ class Meter:
         if inp is None and out is None:
             return
         cost = usage.cost(model, inp, out, usage.current_prices())
-        self.store.settle(charge_id, (inp or 0) + (out or 0), cost)
+        self.store.settle(charge_id, self.person, (inp or 0) + (out or 0), cost)
+
+    def uncharge(self, charge_id: int) -> None:
+        """Take back a request upstream refused before doing anything: it counts for nothing."""
+        self.store.uncharge(charge_id, self.person)
 
 
-def meter_for(store: Store, key_source: str | None, person: str, secrets: Mapping[str, Any]) -> Meter | None:
+def meter_for(
+    store: Store, key_source: str | None, person: str, secrets: Mapping[str, Any], *, keyless_server: bool = False
+) -> Meter | None:
     """The meter a session's requests go through, or None when nothing is limited: no `[limits]`, or a
-    key the visitor typed (theirs: they pay). `person`: the signed-in email, else the browser session
-    (without sign-in a person is a session; a reload starts a new one, which README says). ValueError
-    (one sentence) for limits that cannot be read."""
+    key the visitor typed (theirs: they pay) for a provider that takes keys. On a `keyless_server` (the
+    deployment's own server, configured with a base URL and no key) whatever is typed as a key changes
+    nothing of who pays: still limited. `person`: the signed-in email, else the browser session (without
+    sign-in a person is a session; a reload starts a new one, which README says). ValueError (one
+    sentence) for limits that cannot be read."""
     caps = Limits.from_secrets(secrets)
-    if not caps.any or key_source == "sidebar":
+    if not caps.any or (key_source == "sidebar" and not keyless_server):
         return None
     return Meter(store, person, caps)
 

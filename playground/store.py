@@ -425,6 +425,14 @@ MIGRATIONS: list[Migration] = [
     ALTER TABLE replays ADD COLUMN error TEXT;
     """,
     ),
+    # 17: facts about the deployment itself, each written once: that the first admin received what was
+    # made before sign-in (so rows the command line makes later, owned by no person, stay where they are).
+    Migration(
+        "deployment_facts",
+        """
+    CREATE TABLE deployment_facts (name TEXT PRIMARY KEY, value TEXT, recorded_at REAL NOT NULL);
+    """,
+    ),
 ]
 
 MESSAGE_STATUSES = ("complete", "incomplete", "failed")
@@ -909,8 +917,14 @@ class Store:
         return Assistant.from_row({**row, "id": assistant_id})
 
     def get_assistant(self, assistant_id: int) -> Assistant | None:
+        """The assistant if this owner may see it; someone else's shared one under its published name
+        (its latest version's), never its owner's draft name."""
         with self.db() as db:
             row = self._one(db, "assistant", assistant_id, _columns(Assistant))
+            if row and not self._owns(db, "assistant", assistant_id):
+                row["name"] = db.value(
+                    f"SELECT {_seen_name('a', '0')} FROM assistants a WHERE a.id = :id", {"id": assistant_id}
+                )
         return Assistant.from_row(row) if row else None
 
     def list_assistants(self, include_archived: bool = False) -> list[dict[str, Any]]:
@@ -938,8 +952,9 @@ class Store:
         with self.db() as db:
             rows = db.rows(sql, params)
         for row in rows:  # someone else's: its name as published (the latest version's), not their draft's
-            if (published := row.pop("published_name")) is not None:
-                row["name"] = published
+            published = row.pop("published_name")
+            if not self.admin and row["owner"] != self.owner:
+                row["name"] = published or ""
         return rows
 
     def archive_assistant(self, assistant_id: int, archived: bool = True) -> None:
@@ -1048,9 +1063,14 @@ class Store:
         """Give this owner (the first admin, as sign-in is turned on) what was made before sign-in:
         everything whose owner is not a person (a key's log, the local log, a browser session's), the
         assistants shared, so everyone let in keeps reaching them. Returns how many assistants moved.
+        Once per log (recorded in `deployment_facts`): later rows owned by no person (the command line's,
+        `local`) stay theirs.
         Outside the ownership rule on purpose, as `adopt`: it changes owners."""
         unsigned = {"owner": self.owner, "person": "%@%"}
         with self.write() as db:
+            if db.value("SELECT 1 FROM deployment_facts WHERE name = 'unsigned_claimed'"):
+                return 0  # once per log: what the command line (owner "local") makes later stays its own
+            db.insert("deployment_facts", {"name": "unsigned_claimed", "value": self.owner, "recorded_at": time.time()})
             moved = db.execute(
                 "UPDATE assistants SET owner = :owner, shared = 1 WHERE owner NOT LIKE :person", unsigned
             ).rowcount
@@ -1467,6 +1487,7 @@ class Store:
                 logger.warning("run %s was closed by another process while it ran; its end is not logged", run_id)
                 return None
             if answered is not None:
+                self._check(db, "run", answered[0])
                 self._set_tool_outputs(db, *answered, answered_at=now)
             db.execute(
                 "UPDATE messages SET status = :status WHERE id = :id", {"status": user_status, "id": user_message_id}
@@ -1904,7 +1925,7 @@ class Store:
         """
         where, params = self._thread_where(query, assistant_id, version_id, model, since, until, thread_ids, kinds)
         sql = f"""
-            SELECT t.id, t.title, t.assistant_id, a.name AS assistant, t.conversation_id,
+            SELECT t.id, t.title, t.assistant_id, {_seen_name("a", "a.owner = :owner")} AS assistant, t.conversation_id,
                    t.created_at AS started, t.updated_at AS last_activity, t.kind
             FROM threads t JOIN assistants a ON a.id = t.assistant_id
             WHERE {where}
@@ -1958,7 +1979,8 @@ class Store:
         if not match or thread_ids == []:
             return []
         mine, owner = self._threads_mine()
-        columns = """m.thread_id, m.id AS message_id, m.role, m.created_at, t.title, a.name AS assistant,
+        columns = f"""m.thread_id, m.id AS message_id, m.role, m.created_at, t.title,
+                   {_seen_name("a", "a.owner = :owner")} AS assistant,
                    snippet(messages_fts, 0, '**', '**', '…', 16) AS snippet"""
         if thread_ids is not None:
             sql = f"""
@@ -2040,7 +2062,8 @@ class Store:
         mine, params = self._threads_mine()
         sql = f"""
             SELECT r.id, r.created_at, r.status, r.model, r.input_tokens, r.output_tokens, r.total_tokens,
-                   r.ttft_ms, r.latency_ms, t.assistant_id, a.name AS assistant, v.number AS version
+                   r.ttft_ms, r.latency_ms, t.assistant_id, {_seen_name("a", "a.owner = :owner")} AS assistant,
+                   v.number AS version
             FROM runs r
             JOIN threads t ON t.id = r.thread_id
             JOIN assistants a ON a.id = t.assistant_id AND {mine}
@@ -2068,8 +2091,9 @@ class Store:
         sources = list(sources) if sources is not None else [source_thread_id] * len(inputs)
         if len(sources) != len(inputs):
             raise ValueError("One source per input.")
+        cases = list(cases)
         with self.write() as db:
-            self._check(db, "thread", *{source_thread_id, *sources})
+            self._check(db, "thread", *{source_thread_id, *sources, *(c.get("source_thread_id") for c in cases)})
             row = {
                 "owner": self.owner,
                 "name": name,
@@ -2137,8 +2161,10 @@ class Store:
     def add_cases(self, set_id: int, cases: Iterable[Mapping[str, Any]]) -> int:
         """Append cases (dicts: input, and optionally expected, variables, tags) to the set, in one
         transaction: an import lands whole or not at all. Returns how many."""
+        cases = list(cases)
         with self.write() as db:
             self._check(db, "test_set", set_id)
+            self._check(db, "thread", *{c.get("source_thread_id") for c in cases})
             return _add_cases(db, set_id, cases)
 
     def update_case(self, case_id: int, case: Mapping[str, Any]) -> None:
@@ -2149,6 +2175,7 @@ class Store:
         assignments = ", ".join(f"{k} = :{k}" for k in fields)
         with self.write() as db:
             self._check(db, "test_case", case_id)
+            self._check(db, "thread", fields.get("source_thread_id"))
             db.execute(f"UPDATE test_cases SET {assignments} WHERE id = :where_id", {**fields, "where_id": case_id})
 
     def delete_cases(self, case_ids: Sequence[int]) -> None:
@@ -2423,13 +2450,19 @@ class Store:
                 {"day": day, "person": person, "tokens": tokens, "cost": cost, "created_at": time.time()},
             )
 
-    def settle(self, charge_id: int, tokens: int, cost: float | None) -> None:
-        """Put the tokens and cost the server reported in place of a request's estimate."""
+    def settle(self, charge_id: int, person: str, tokens: int, cost: float | None) -> None:
+        """Put the tokens and cost the server reported in place of a request's estimate (`person`'s)."""
         with self.write() as db:
             db.execute(
-                "UPDATE spending SET tokens = :tokens, cost = :cost, settled = 1 WHERE id = :id",
-                {"tokens": tokens, "cost": cost, "id": charge_id},
+                "UPDATE spending SET tokens = :tokens, cost = :cost, settled = 1 WHERE id = :id AND person = :person",
+                {"tokens": tokens, "cost": cost, "id": charge_id, "person": person},
             )
+
+    def uncharge(self, charge_id: int, person: str) -> None:
+        """Take back a request that upstream refused before doing anything (a 429, a 400): it used
+        nothing, so it counts for nothing, a turn included."""
+        with self.write() as db:
+            db.execute("DELETE FROM spending WHERE id = :id AND person = :person", {"id": charge_id, "person": person})
 
     def spent(self, person: str, day: str) -> dict[str, Any]:
         """Today's totals: the person's (`person_turns`, …) and the deployment's (`turns`, …)."""
@@ -2510,9 +2543,18 @@ def _start_run(
     return int(rowid)
 
 
+def _seen_name(alias: str, own: str) -> str:
+    """SQL for the name of assistant `alias` as a reader sees it: its own name where `own` holds (the
+    reader's), else its latest version's (what its owner shared), never the draft's name its owner is
+    still typing (`save_draft` keeps that in `assistants.name`); '' when it has no version."""
+    latest = f"SELECT json_extract(v.config, '$.name') FROM assistant_versions v WHERE v.assistant_id = {alias}.id"
+    return f"CASE WHEN {own} THEN {alias}.name ELSE COALESCE(({latest} ORDER BY v.number DESC LIMIT 1), '') END"
+
+
 # A run as the test-set reads list it; `interrupted`: running, but its process's heartbeat stopped.
 REPLAY_COLUMNS = f"""r.id, r.set_id, r.status, r.created_at, r.finished_at, r.version_id, v.number AS version,
-    a.name AS assistant, json_extract(v.config, '$.model') AS model, r.graders, r.concurrency, r.error,
+    {_seen_name("a", "a.owner = s.owner")} AS assistant, json_extract(v.config, '$.model') AS model, r.graders,
+    r.concurrency, r.error,
     r.status = 'running' AND (r.beat_until IS NULL OR r.beat_until < {DB_NOW}) AS interrupted"""
 
 

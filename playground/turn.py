@@ -251,7 +251,8 @@ class Turn:
                 done = self._settle(parts, usage, outcome, fields, ttft_ms, started)
             finally:
                 self.store.release_lease(self.run_id)
-                self._settle_charge(usage)
+                refused = outcome["status"] == "failed" and not outcome["accepted"] and not parts and not usage
+                self._settle_charge(usage, refused=refused)
         yield done
 
     def _read_upstream(self, inbox: queue.SimpleQueue) -> None:
@@ -280,7 +281,7 @@ class Turn:
                 history, dropped = chat.trim(history, exc)
                 if not dropped:
                     raise
-                self._settle_charge({"input_tokens": 0, "output_tokens": 0})  # refused: it used nothing
+                self._settle_charge({}, refused=True)  # the first try was refused: it used nothing
                 body = self.backend.request(config, conversation_id, text=self.text, outputs=outputs, history=history)
                 inbox.put(("request", json.dumps(body, ensure_ascii=False)))
                 inbox.put(("dropped", dropped))
@@ -305,12 +306,18 @@ class Turn:
             self._charges.append(self.meter.charge(body, self.version.config.model))
         return self.backend.stream(body)
 
-    def _settle_charge(self, reported: dict[str, int]) -> None:
-        """Put the usage the server reported in place of the last request's estimate."""
+    def _settle_charge(self, reported: dict[str, int], *, refused: bool = False) -> None:
+        """Put the usage the server reported in place of the last request's estimate; take the request
+        back when upstream `refused` it before doing anything (a 429, a 400: a retry must not count
+        twice). Otherwise (cut, cancelled, no usage reported) the estimate stays counted."""
         if self.meter is None or not self._charges:
             return
+        charge = self._charges.pop()
         try:
-            self.meter.settle(self._charges.pop(), self.version.config.model, reported)
+            if refused:
+                self.meter.uncharge(charge)
+            else:
+                self.meter.settle(charge, self.version.config.model, reported)
         except LogError as exc:  # the estimate stays counted: over, never under
             logger.warning("could not settle a request's spending: %s", exc.problem.message)
 

@@ -190,7 +190,7 @@ def test_an_admin_sees_todays_spending_per_person_on_usage_and_lifts_a_count(ups
     root = "root@example.net"
     secrets = {"allowed": ["*"], "admins": [root], "limits": {"person_turns": 5}}
     limits.Meter(log, "ann@example.com", limits.Limits(person_turns=5)).charge({"input": "hi"}, "gpt-4.1-mini")
-    at = sign_in_app(monkeypatch, upstream, user=signed_in(root), **secrets)
+    at = sign_in_app(monkeypatch, upstream, user=signed_in(root, email_verified=True), **secrets)
     at.switch_page("app_pages/usage.py").run()
     assert not at.exception, at.exception
     [table] = [d.value for d in at.dataframe if "person" in d.value.columns]
@@ -204,3 +204,18 @@ def test_an_admin_sees_todays_spending_per_person_on_usage_and_lifts_a_count(ups
     ann.switch_page("app_pages/usage.py").run()
     assert not ann.exception and not [d for d in ann.dataframe if "person" in d.value.columns]
     assert any(c.value.startswith("Today: 0 of 5 turns") for c in ann.sidebar.caption)
+
+
+def test_a_typed_key_on_the_deployments_keyless_server_is_still_limited(store):
+    secrets = {"limits": {"person_turns": 3}}
+    assert limits.meter_for(store, "sidebar", "ann", secrets, keyless_server=True) is not None
+
+
+def test_a_request_refused_before_anything_was_done_counts_for_nothing(store, upstream, version):
+    backend = metered(upstream, store, "ann", limits.Limits(person_turns=5))
+    upstream.script({"status": 400, "error": {"message": "bad", "type": "invalid_request_error"}})
+    thread = store.create_thread(version.assistant_id)
+    t = turn.start(store, backend, thread.id, version, "Hello")
+    list(t.events())
+    assert t.result.status == "failed"
+    assert store.spent("ann", limits.today())["person_turns"] == 0  # a retry will not count twice

@@ -276,8 +276,8 @@ def test_the_lists_hold_none_of_another_owners_rows(pair):
 
 
 # Process-level methods: not one owner's (see the comments in playground/store.py), so outside the rule;
-# `settle` is the deployment's spending, counted per person, not an owner's rows.
-PROCESS_LEVEL = {"hold_lease", "release_lease", "renew_leases", "recover_expired_runs", "adopt", "settle"}
+# `settle` and `uncharge` are the deployment's spending, counted per person, not an owner's rows.
+PROCESS_LEVEL = {"hold_lease", "release_lease", "renew_leases", "recover_expired_runs", "adopt", "settle", "uncharge"}
 # Methods whose id arguments are not row ids of the log's (upstream ids, a starting point).
 NOT_ROW_IDS = {"add_file", "add_vector_store"}
 

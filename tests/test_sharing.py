@@ -123,3 +123,50 @@ def test_a_shared_assistant_with_no_version_cannot_be_cloned_by_others(people):
     with pytest.raises(ValueError, match="no saved version"):
         bob.clone_assistant(bare.id)
     assert ann.clone_assistant(bare.id).name == "Not yet (copy)"  # its owner clones the draft
+
+
+def test_others_never_read_the_owners_draft_name_anywhere(people):
+    ann, bob, _ = people
+    bot, version = shared_bot(ann)
+    ann.save_draft(bot.id, AssistantConfig(name="SECRET draft name", model="gpt-5"))
+    thread = bob.create_thread(bot.id)
+    bob.start_turn(thread.id, "hello there", version.id, "gpt-5")
+    set_id = bob.create_test_set("mine", ["q"])
+    bob.start_replay(set_id, version.id)
+    seen = [
+        bob.get_assistant(bot.id).name,
+        bob.list_assistants()[0]["name"],
+        bob.conversations()[0]["assistant"],
+        bob.search("hello")[0]["assistant"],
+        bob.list_replays(set_id)[0]["assistant"],
+    ]
+    assert seen == ["Helpdesk"] * 5
+    assert ann.get_assistant(bot.id).name == "SECRET draft name"  # its owner sees her own draft's name
+    unversioned = ann.create_assistant(AssistantConfig(name="Unreleased plan"))
+    ann.share_assistant(unversioned.id)
+    assert bob.get_assistant(unversioned.id).name == ""
+    assert {a["name"] for a in bob.list_assistants()} == {"Helpdesk", ""}
+
+
+def test_the_first_admin_claims_once_and_later_rows_of_no_person_stay_theirs(tmp_path):
+    path = tmp_path / "log.db"
+    Store(path, "local").create_assistant()
+    root = Store(path, "root@example.com", admin=True)
+    assert root.claim_unsigned() == 1
+    later = Store(path, "local").create_assistant()  # e.g. the command line, after sign-in was turned on
+    assert root.claim_unsigned() == 0
+    assert Store(path, "local").get_assistant(later.id).owner == "local"
+
+
+def test_a_case_cannot_point_at_another_owners_thread(people):
+    ann, bob, _ = people
+    bots = bob.create_thread(bob.create_assistant().id)
+    set_id = ann.create_test_set("s", ["q"])
+    [case] = ann.test_cases(set_id)
+    for attempt in (
+        lambda: ann.add_cases(set_id, [{"input": "x", "source_thread_id": bots.id}]),
+        lambda: ann.update_case(case["id"], {"source_thread_id": bots.id}),
+        lambda: ann.create_test_set("t", [], cases=[{"input": "x", "source_thread_id": bots.id}]),
+    ):
+        with pytest.raises(LookupError):
+            attempt()
