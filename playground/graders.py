@@ -52,7 +52,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
+import regex
 from rapidfuzz import fuzz, utils
+
+# A regex grader runs on model output, which no one controls: the `regex` module (Python's `re` syntax,
+# VERSION0) backtracks less badly than `re` and stops a search that runs away, where `re` would hold an
+# evaluation worker for as long as the pattern takes.
+REGEX_TIMEOUT_S = 1.0
 
 # The run statuses the log keeps (store.RUN_STATUSES; repeated so this module needs no database code).
 FINISH_REASONS = ("in_progress", "completed", "requires_action", "incomplete", "failed", "cancelled")
@@ -336,8 +342,8 @@ def _check_fields(kind: str, v: dict[str, Any], where: str) -> None:
     elif kind == "regex":
         need(isinstance(v["pattern"], str) and v["pattern"] != "", "pattern", "a non-empty regular expression")
         try:
-            v["compiled"] = re.compile(v["pattern"], _flags(v))
-        except re.error as e:
+            v["compiled"] = regex.compile(v["pattern"], _flags(v) | regex.VERSION0)
+        except regex.error as e:
             raise GraderError(f"{where}: field 'pattern' is not a valid regular expression ({e}).") from None
     elif kind == "json_schema":
         need(isinstance(v["schema"], Mapping), "schema", "a JSON Schema object")
@@ -372,9 +378,9 @@ def _check_fields(kind: str, v: dict[str, Any], where: str) -> None:
 
 def _flags(v: Mapping[str, Any]) -> int:
     return (
-        (re.IGNORECASE if v.get("ignore_case") else 0)
-        | (re.MULTILINE if v.get("multiline") else 0)
-        | (re.DOTALL if v.get("dotall") else 0)
+        (regex.IGNORECASE if v.get("ignore_case") else 0)
+        | (regex.MULTILINE if v.get("multiline") else 0)
+        | (regex.DOTALL if v.get("dotall") else 0)
     )
 
 
@@ -464,7 +470,11 @@ def _grade(g: Grader, sample: Sample, item: Mapping[str, Any]) -> Verdict:
         passed = found if kind == "contains" else not found
         return _verdict(passed, f"{quote(value)} {'found' if found else 'not found'} in {quote(text)}")
     if kind == "regex":
-        m = g["compiled"].search(text)
+        try:
+            m = g["compiled"].search(text, timeout=REGEX_TIMEOUT_S)
+        except TimeoutError:
+            why = f"/{g['pattern']}/ took more than {REGEX_TIMEOUT_S:g} s on this output; simplify the pattern"
+            return Verdict(False, 0.0, f"Grader error: {why}.", error=True)
         if m:
             return _verdict(True, f"/{g['pattern']}/ matched {quote(m.group(0))}")
         return _verdict(False, f"/{g['pattern']}/ not found in {quote(text)}")

@@ -198,6 +198,16 @@ def test_regex() -> None:
     assert run({"type": "regex", "pattern": r"\{\{item\.x\}\}"}, "{{item.x}}").passed
 
 
+def test_a_regex_that_runs_away_on_the_output_stops_with_a_grader_error(monkeypatch) -> None:
+    # Python's re takes seconds on this (and doubles with each "x" more); the grader never hangs a run.
+    assert run({"type": "regex", "pattern": r"(x+x+)+y"}, "x" * 40).reason.endswith(
+        "not found in " + '"' + "x" * 40 + '"'
+    )
+    monkeypatch.setattr(graders, "REGEX_TIMEOUT_S", 1e-6)
+    v = run({"type": "regex", "pattern": r"(?:a|b)*c"}, "ab" * 200_000)
+    assert not v.passed and v.error and "took more than" in v.reason and "simplify the pattern" in v.reason
+
+
 def test_valid_json() -> None:
     assert run({"type": "valid_json"}, '{"a": 1}') == Verdict(True, 1.0, "valid JSON")
     v = run({"type": "valid_json"}, "{'a': 1}")
@@ -407,7 +417,7 @@ def test_reasons_quote_output_safely() -> None:
         (
             [{"type": "regex", "pattern": "(unclosed"}],
             "Grader 'regex' (testing_criteria[0]): field 'pattern' is not a valid regular expression "
-            "(missing ), unterminated subpattern at position 0).",
+            "(missing ) at position 9).",
         ),
         (
             [{"type": "regex", "pattern": ""}],
