@@ -564,7 +564,7 @@ def progress(replay_id: int, label: str) -> None:
     if running is None or running.finished:
         if row["status"] != "running" or row["interrupted"]:
             st.rerun()  # done (or its process stopped): the whole page shows the outcome
-        done = len(store.replay_done_cases(replay_id))
+        done = min(total_cases, len(store.replay_done_cases(replay_id)))  # results of cases deleted since count too
         st.progress(min(1.0, done / max(1, total_cases)), text=f"{label}: {done:,} of {total_cases:,}, finishing…")
         return
     p = running.progress()
