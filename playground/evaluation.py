@@ -410,8 +410,28 @@ class Evaluation:
             if attempts >= MAX_ATTEMPTS:
                 break
             self._pacer.limited()
+        done = self._answer_handled(done, backend, variables)
+        if done.status == "cancelled" and self._stopping.is_set():
+            return False
+        if done.problem is not None and done.problem.kind == "limit_reached":
+            self._halt(done.problem.message)  # the answer was not sent; a resume grades the case as it stands
+            return False
         self._record(case, thread, done, None)
         return True
+
+    def _answer_handled(self, done: turn.TurnDone, backend: Backend, variables: dict) -> turn.TurnDone:
+        """A case whose model called functions that registered handlers answer goes on by itself (as
+        the Playground does when someone looks), up to turn.AUTO_ROUNDS_MAX rounds, so it is graded
+        on the model's final answer. Calls no handler answers leave it `requires_action`, graded as is."""
+        while done.status == "requires_action" and not self._stopping.is_set():
+            outputs = turn.auto_outputs(self._store, done.run_id)
+            if outputs is None:
+                return done
+            follow = turn.answer(
+                self._store, backend, done.run_id, outputs, self.version, secrets=self._secrets, variables=variables
+            )
+            done = self._drive(follow)
+        return done
 
     def _drive(self, t: turn.Turn) -> turn.TurnDone:
         with self._lock:

@@ -578,8 +578,10 @@ def answer(
     outputs: dict[str, tuple[str, str]],
     version: Version,
     secrets: tuple[str, ...] = (),
+    variables: Mapping[str, str] | None = None,
 ) -> Turn:
-    """Continue a turn that ended with function calls: `outputs` maps call_id → (output, source).
+    """Continue a turn that ended with function calls: `outputs` maps call_id → (output, source);
+    `variables` as `start` takes them (a test case's values for the instructions).
 
     Every pending call needs an output (the API refuses a partial answer). The outputs are kept
     before the request, so a failed continuation loses nothing and can be sent again.
@@ -604,6 +606,7 @@ def answer(
         outputs={c.call_id: outputs[c.call_id] for c in calls},
         continues_run=run_id,
         secrets=secrets,
+        variables=variables,
     )
 
 

@@ -20,6 +20,7 @@ from playground.assistant import AssistantConfig, Variable
 from playground.backend import ResponsesBackend
 from playground.client import ApiKey, make_client
 from tests.conftest import TEST_KEY
+from tests.test_turn import TIME
 
 GRADERS = [
     {"type": "string_check", "name": "exact", "input": "{{sample.output_text}}",
@@ -445,3 +446,24 @@ def test_the_pause_after_a_429_doubles_to_a_cap_and_a_stop_ends_it():
     pacer.limited()
     assert round(pacer._until - before) == 30  # the pause already set stands; the next one starts at 1 s
     assert pacer._streak == 1
+
+
+def test_a_case_whose_model_calls_a_handled_function_is_graded_on_its_final_answer(store, upstream, backend_factory):
+    assistant = store.create_assistant()
+    version, _ = store.save_version(assistant.id, AssistantConfig.from_dict({"name": "Clock", "functions": [TIME]}))
+    set_id = make_set(
+        store,
+        [{"input": "What time is it in UTC?"}],
+        criteria=[{"type": "contains", "name": "says the time zone", "value": "UTC"}],
+    )
+    upstream.script(
+        {"function_calls": [{"name": "get_current_time", "arguments": '{"timezone": "UTC"}'}]},
+        {"text": "It is noon in UTC."},
+    )
+    run = evaluation.start(store, backend_factory, set_id, version, concurrency=1)
+    assert run.wait(WAIT_S) and run.progress().status == "completed"
+    [result] = store.replay_results(run.replay_id)
+    assert result["output"] == "It is noon in UTC." and result["passed"] == 1
+    assert len(turn_bodies(upstream)) == 2  # the call, then its handler's output sent back
+    [call] = store.tool_calls(store.list_runs(result["thread_id"])[0].id)
+    assert (call.status, call.source) == ("answered", "handler")
