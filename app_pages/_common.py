@@ -122,6 +122,20 @@ def open_connection() -> Connection:
     return conn
 
 
+def rename_typed(key: str, thread_id: int) -> str | None:
+    """Rename the thread to what is typed in the text field `key` (from its on_click); None when it
+    took (the field and its `.base` then hold the title as kept), else the sentence why not. A thread
+    deleted elsewhere raises LookupError: each page words that its own way."""
+    try:
+        renamed = st.session_state.conn.store.rename_thread(thread_id, st.session_state.get(key) or "")
+    except ValueError as exc:
+        return str(exc)
+    except LogError as exc:
+        return exc.problem.message
+    st.session_state[key] = st.session_state[f"{key}.base"] = renamed.title
+    return None
+
+
 def guarded_write(write: Callable[..., Any], *args: Any) -> Any:
     """Run a write to the log (from a callback, mostly); when the log refuses it, the next run says why
     in one sentence at the top of the page instead of a traceback, and this returns None."""

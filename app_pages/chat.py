@@ -14,6 +14,7 @@ from app_pages._common import (
     guarded_write,
     model_options,
     new_assistant_config,
+    rename_typed,
     setup_panel,
 )
 from app_pages._panel import commit, config_panel
@@ -182,17 +183,12 @@ def rename_form(store: Store, thread, problem: str | None) -> None:
 
 
 def _rename(thread_id: int) -> None:
-    key = f"rename.{thread_id}"
     try:
-        renamed = ss.conn.store.rename_thread(thread_id, ss.get(key) or "")
-    except ValueError as exc:
-        ss.rename_problem = (thread_id, str(exc))
+        problem = rename_typed(f"rename.{thread_id}", thread_id)
     except LookupError:
-        ss.rename_problem = (thread_id, "This thread is no longer in the log: it was deleted elsewhere.")
-    except LogError as exc:
-        ss.rename_problem = (thread_id, exc.problem.message)
-    else:
-        ss[key] = ss[f"{key}.base"] = renamed.title
+        problem = "This thread is no longer in the log: it was deleted elsewhere."
+    if problem:
+        ss.rename_problem = (thread_id, problem)
 
 
 def _short(title: str, limit: int = 40) -> str:

@@ -8,9 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._chat import history, trace_dialog
-from app_pages._common import assistant_names, current, guarded_write
+from app_pages._common import assistant_names, current, guarded_write, rename_typed
 from playground import export, markup, replay, usage
-from playground.errors import LogError
 from playground.store import LISTED
 
 conn = current()
@@ -213,17 +212,13 @@ def cancel_delete() -> None:
 
 
 def rename(thread_id: int) -> None:
-    key = f"conv_title.{thread_id}"
     try:
-        renamed = ss.conn.store.rename_thread(thread_id, ss.get(key) or "")
-    except ValueError as exc:
-        ss.conv_rename_problem = (thread_id, str(exc))
+        problem = rename_typed(f"conv_title.{thread_id}", thread_id)
     except LookupError:
         ss.conv_notice = [("error", "That conversation is no longer in the log: it was deleted elsewhere.")]
-    except LogError as exc:
-        ss.conv_rename_problem = (thread_id, exc.problem.message)
-    else:
-        ss[key] = ss[f"{key}.base"] = renamed.title
+        return
+    if problem:
+        ss.conv_rename_problem = (thread_id, problem)
 
 
 actions = st.columns(3)
