@@ -67,6 +67,15 @@ def _server():
 
 
 @pytest.fixture
+def local():
+    """A Chat-Completions-only server (as Ollama or vLLM), fresh per test; a request that breaks the
+    spec fails the test."""
+    with OpenAIServer(api="chat") as server:
+        yield server
+        assert server.violations == []
+
+
+@pytest.fixture
 def upstream(_server):
     """The local OpenAI server, reset for this test. A request that breaks the spec fails the test."""
     _server.reset()

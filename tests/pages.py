@@ -113,3 +113,9 @@ def finish(app, log, set_id, timeout=60.0):
     app.run()
     assert not app.exception, app.exception
     return log.get_replay(newest["id"])
+
+
+def table(app, column: str):
+    """The one dataframe on the page with that column (results: "output"; the pivot: "label")."""
+    [found] = [d.value for d in app.dataframe if column in d.value.columns]
+    return found

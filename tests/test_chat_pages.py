@@ -10,16 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from playground import provider
 from tests.conftest import TEST_KEY
-from tests.openai_server import OpenAIServer
-from tests.pages import APP, add_function, chat_texts, create, texts, typed
-from tests.test_test_sets_page import finish, results_table
-
-
-@pytest.fixture
-def local():
-    with OpenAIServer(api="chat") as server:
-        yield server
-        assert server.violations == []
+from tests.pages import APP, add_function, chat_texts, create, finish, results_table, texts, typed
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from playground.chat import ChatBackend
 from playground.client import ApiKey, make_client
 from playground.turn import TextDelta, TurnDone
 from tests.conftest import TEST_KEY
-from tests.openai_server import OpenAIServer
 
 WEATHER = FunctionTool(
     name="get_weather",
@@ -31,14 +30,6 @@ WEATHER = FunctionTool(
     ),
     strict=True,
 )
-
-
-@pytest.fixture
-def local():
-    """A Chat-Completions-only server, reset per test; a request that breaks the spec fails the test."""
-    with OpenAIServer(api="chat") as server:
-        yield server
-        assert server.violations == []
 
 
 @pytest.fixture(autouse=True)

@@ -14,9 +14,8 @@ from streamlit.elements.widgets import button as button_module
 from playground import export, results
 from playground.assistant import AssistantConfig
 from playground.store import Store
-from tests.pages import chat_texts, create, texts, typed, typing_value
+from tests.pages import chat_texts, create, finish, results_table, table, texts, typed, typing_value
 from tests.test_log import chat
-from tests.test_test_sets_page import finish, results_table, table
 
 
 def seed(log, name="Support", model="gpt-4.1-mini", **config):

@@ -8,11 +8,9 @@ so a failing one leaves the file at the step before; nothing runs twice.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ import pytest
 from playground import store as store_module
 from playground.errors import LogError
 from playground.store import MIGRATIONS, Migration, Store
+from tests.test_db_faults import held_lock
 
 # The names shipped for the steps that `PRAGMA user_version` counted: a file at user_version N is given
 # the first N of them, so they never change name or place.
@@ -88,17 +87,6 @@ def digest(path: Path) -> str:
 def restarted(path: Path) -> None:
     """The next Store on this file opens it as a new process would (running what is due at open)."""
     store_module._migrated.discard(str(path.resolve()))
-
-
-@contextlib.contextmanager
-def held_lock(path: Path) -> Iterator[None]:
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    finally:
-        other.rollback()
-        other.close()
 
 
 @pytest.fixture

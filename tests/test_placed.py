@@ -17,7 +17,6 @@ from playground.chat import ChatBackend
 from playground.client import ApiKey, make_client
 from playground.turn import TurnDone
 from tests.conftest import TEST_KEY
-from tests.openai_server import OpenAIServer
 from tests.pages import APP, create
 
 SETUP_Q = "My order #123 arrived broken."
@@ -250,13 +249,6 @@ def test_the_local_server_refuses_input_text_on_an_assistant_message_as_the_api_
 
 
 # -- the chat way (Chat Completions, the history from the log) -------------------------------------------
-
-
-@pytest.fixture
-def local():
-    with OpenAIServer(api="chat") as server:
-        yield server
-        assert server.violations == []
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import json
 
 from playground import evaluation
 from playground.assistant import AssistantConfig, Variable
-from tests.pages import finish, results_table, texts
+from tests.pages import finish, results_table, table, texts
 
 CSV = b"input,expected,tags,city\nWeather in {{city}}?,sunny,weather,Paris\nHello there,,greeting,Rome\n"
 DRAFT = 0  # the version picker's option for a changed draft
@@ -26,12 +26,6 @@ def editor_key(app, set_id: int, page: int = 1) -> str:
     """The cases editor's key: it turns over after each save, so the next one starts from the log."""
     gen = app.session_state.get("ts_cases_gen", 0)
     return f"ts_cases.{set_id}.{page}.{gen}"
-
-
-def table(app, column: str):
-    """The one dataframe on the page with that column (results: "output"; the pivot: "label")."""
-    [found] = [d.value for d in app.dataframe if column in d.value.columns]
-    return found
 
 
 def edits(edited=None, added=(), deleted=()):
