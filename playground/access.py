@@ -15,7 +15,8 @@ The access model, read from the environment and the secrets on every run:
   signed-in account), and with none nobody comes in. An email the provider says is not verified
   (`email_verified` sent and not true) is refused too. `decide` is the whole rule; a person let in owns
   what they make under their email, lower-cased (client.owner_for). The `admins` list names people
-  (emails only) who come in whatever `allowed` says; `is_admin` is for the features that check it.
+  (emails only) who come in whatever `allowed` says, and who have admin powers when the provider says
+  their email is verified (`Verdict.admin`; its silence lets them in, not into those powers).
 """
 
 from __future__ import annotations
@@ -332,20 +333,6 @@ def decide(user: Mapping[str, Any], configured: Access) -> Verdict:
     if not configured.allowed:
         return Verdict(refusal=NOBODY_ALLOWED)
     return Verdict(refusal=NOT_ALLOWED.format(email=email))
-
-
-def is_admin(email: str | None, secrets: Mapping[str, Any]) -> bool:
-    """Whether `email` is on the secrets' `admins` list (exact addresses, compared lower-cased).
-
-    For the features that let admins do more; letting them in is `decide`'s. An unreadable list makes
-    nobody an admin (the gate has already refused everyone over it)."""
-    if not email:
-        return False
-    try:
-        admins = _emails(secrets, ADMINS_SECRET, domains=False)
-    except AccessConfigError:
-        return False
-    return email.strip().lower() in admins
 
 
 def first_admin(secrets: Mapping[str, Any]) -> str | None:

@@ -406,14 +406,21 @@ def test_admins_come_in_whatever_the_allow_list_says_but_not_unverified():
     assert access.decide(signed_in(admin, email_verified=False), configured(admins=[admin])).email is None
 
 
-def test_is_admin():
-    secrets = {"auth": AUTH, "admins": ["Root@Example.net", "ops@example.net"]}
-    assert access.is_admin("root@example.net", secrets)
-    assert access.is_admin(" ROOT@example.net ", secrets)
-    assert not access.is_admin(ANN, secrets)
-    assert not access.is_admin(None, secrets) and not access.is_admin("", secrets)
-    assert not access.is_admin("root@example.net", {})
-    assert not access.is_admin("root@example.net", {"admins": ["@example.net"]})  # unreadable: nobody
+def test_admin_powers_need_the_list_and_a_verified_email():
+    listed = configured(allowed=["*"], admins=["Root@Example.net", "ops@example.net"])
+    assert access.decide(signed_in("root@example.net", email_verified=True), listed).admin
+    assert access.decide(signed_in(" ROOT@example.net ", email_verified="true"), listed).admin
+    assert not access.decide(signed_in(ANN, email_verified=True), listed).admin
+    # A provider that says nothing of verification lets the address in, not into admin powers.
+    silent = access.decide(signed_in("root@example.net"), listed)
+    assert silent.email == "root@example.net" and not silent.admin
+    assert not access.decide(signed_in("root@example.net", email_verified=True), configured(allowed=["*"])).admin
+
+
+def test_the_first_admin_is_the_first_readable_address():
+    assert access.first_admin({"auth": AUTH, "admins": ["Root@Example.net", "ops@example.net"]}) == "root@example.net"
+    assert access.first_admin({}) is None
+    assert access.first_admin({"admins": ["@example.net"]}) is None  # unreadable: nobody
 
 
 def test_a_signed_in_person_owns_the_log_whatever_key():
