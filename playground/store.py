@@ -930,17 +930,14 @@ class Store:
     def list_assistants(self, include_archived: bool = False) -> list[dict[str, Any]]:
         """Assistants with their model, version count, thread count and last use, newest first."""
         sql = """
-            SELECT a.id, a.name, a.created_at, a.updated_at, a.archived_at, a.owner, a.shared,
+            SELECT a.id, {name} AS name, a.created_at, a.updated_at, a.archived_at, a.owner, a.shared,
                    (SELECT COUNT(*) FROM assistant_versions v WHERE v.assistant_id = a.id) AS versions,
                    (SELECT COUNT(*) FROM threads t WHERE t.assistant_id = a.id AND {threads}) AS threads,
                    (SELECT MAX(t.updated_at) FROM threads t WHERE t.assistant_id = a.id AND {threads}) AS last_used,
                    CASE WHEN {mine_only} THEN (SELECT json_extract(d.config, '$.model') FROM drafts d
                      WHERE d.assistant_id = a.id)
                    ELSE (SELECT json_extract(v.config, '$.model') FROM assistant_versions v
-                     WHERE v.assistant_id = a.id ORDER BY v.number DESC LIMIT 1) END AS model,
-                   CASE WHEN {mine_only} THEN NULL
-                   ELSE (SELECT json_extract(v.config, '$.name') FROM assistant_versions v
-                     WHERE v.assistant_id = a.id ORDER BY v.number DESC LIMIT 1) END AS published_name
+                     WHERE v.assistant_id = a.id ORDER BY v.number DESC LIMIT 1) END AS model
             FROM assistants a WHERE {mine} {archived}
             ORDER BY COALESCE(last_used, a.updated_at) DESC, a.id DESC
         """
@@ -948,14 +945,11 @@ class Store:
         mine_only, _ = self._mine("a")
         threads, _ = self._threads_mine()
         archived = "" if include_archived else "AND a.archived_at IS NULL"
-        sql = sql.format(mine=mine, mine_only=mine_only, threads=threads, archived=archived)
+        # Someone else's shows its name as published (the latest version's), not their draft's.
+        name = _seen_name("a", mine_only)
+        sql = sql.format(name=name, mine=mine, mine_only=mine_only, threads=threads, archived=archived)
         with self.db() as db:
-            rows = db.rows(sql, params)
-        for row in rows:  # someone else's: its name as published (the latest version's), not their draft's
-            published = row.pop("published_name")
-            if not self.admin and row["owner"] != self.owner:
-                row["name"] = published or ""
-        return rows
+            return db.rows(sql, params)
 
     def archive_assistant(self, assistant_id: int, archived: bool = True) -> None:
         """Hide an assistant from the lists (its versions and threads stay in the log)."""
